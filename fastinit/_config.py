@@ -1,0 +1,46 @@
+"""fastinit.show_config(): what this installation is and how it will run."""
+
+from __future__ import annotations
+
+import sys
+
+from . import _core, _simd, _threads
+
+
+def _openmp_runtime() -> str:
+    """The OpenMP library loaded in this process, as threadpoolctl sees it."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    libs = [i for i in threadpool_info() if i.get("user_api") == "openmp"]
+    return ", ".join(f"{i['internal_api']} {i.get('version') or ''} ({i['filepath']})".replace("  ", " ") for i in libs) or "none found"
+
+
+def config() -> dict:
+    from . import __version__
+
+    omp = _core.openmp_version()
+    return {
+        "version": __version__,
+        "stream_version": _core.STREAM_VERSION,
+        "python": sys.version.split()[0],
+        "compiler": _core.compiler(),
+        "openmp": f"yes (_OPENMP {omp})" if omp else "no (serial build: one thread)",
+        "openmp_runtime": _openmp_runtime() if omp else "-",
+        "threads": _threads.get_num_threads(),
+        "simd_available": _simd.available(),
+        "simd": _simd.current_name(),
+    }
+
+
+def show_config() -> None:
+    """Print the version, stream version, OpenMP runtime and threads, SIMD path."""
+    c = config()
+    print(f"fastinit {c['version']} (stream version {c['stream_version']})")
+    print(f"  python:         {c['python']}")
+    print(f"  compiler:       {c['compiler']}")
+    print(f"  openmp:         {c['openmp']}")
+    print(f"  openmp runtime: {c['openmp_runtime']}")
+    print(f"  threads:        {c['threads']}")
+    print(f"  simd:           {c['simd']} (available: {', '.join(c['simd_available'])})")

@@ -1,0 +1,89 @@
+"""From a distribution's parameters to a call of the compiled core.
+
+Here live the parts of the stream contract that are decided in Python: how
+parameters are rounded to the type the core computes in, and the bounds that
+keep rounded outputs inside a requested interval.  The thread count and the
+SIMD path come from their policy modules.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core, _simd, _threads
+
+# Kinds and dtypes of src/fi_core.h.
+RAW, CONST, UNIFORM, NORMAL = 0, 1, 2, 3
+_DT_U32, _DT_F32, _DT_F64, _DT_F16, _DT_BF16 = 0, 1, 2, 3, 4
+_CODES = {"uint32": _DT_U32, "float32": _DT_F32, "float64": _DT_F64, "float16": _DT_F16, "bfloat16": _DT_BF16}
+
+
+def dtype_code(dt: np.dtype) -> int:
+    return _CODES[dt.name]
+
+
+def compute_type(dt: np.dtype) -> type:
+    """The type values are computed in: float64 for float64, else float32."""
+    return np.float64 if dt.name == "float64" else np.float32
+
+
+def words_per_element(dt: np.dtype) -> int:
+    return 2 if dt.name == "float64" else 1
+
+
+def _in_compute(x: float, dt: np.dtype) -> float:
+    """x rounded to the compute type, as the float64 the core receives."""
+    return float(compute_type(dt)(x))
+
+
+def _next(x, dt: np.dtype, direction: float):
+    return np.nextafter(x, dt.type(direction), dtype=dt) if dt.name != "bfloat16" else _next_bf16(x, direction)
+
+
+def _next_bf16(x, direction: float):
+    # ml_dtypes' bfloat16 has no nextafter ufunc loop: step the bit pattern.
+    bits = np.array(x, dtype=x.dtype).view(np.uint16)
+    positive = bits < 0x8000
+    up = direction > float(x)
+    if float(x) == 0.0:
+        bits = np.uint16(0x0001 if up else 0x8001)
+    elif positive == up:
+        bits = bits + np.uint16(1)
+    else:
+        bits = bits - np.uint16(1)
+    return np.array(bits, dtype=np.uint16).view(x.dtype)[()]
+
+
+def inner_bounds(low: float, high: float, dt: np.dtype, closed_high: bool):
+    """(lo, hi): the smallest dtype value >= low and the largest <= high (or
+    < high when not closed_high), as floats; lo > hi when none lies between."""
+    lo = dt.type(low)
+    if float(lo) < low:
+        lo = _next(lo, dt, np.inf)
+    hi = dt.type(high)
+    if float(hi) > high or (not closed_high and float(hi) >= high):
+        hi = _next(hi, dt, -np.inf)
+    return float(lo), float(hi)
+
+
+def uniform_params(low: float, high: float, dt: np.dtype):
+    """(a, b, lo, hi) of a uniform [low, high) fill: clamp(a + b * unit, lo, hi)."""
+    b = _in_compute(high - low, dt)
+    if not np.isfinite(b):
+        raise OverflowError(f"high - low range exceeds the range of {compute_type(dt).__name__}")
+    lo, hi = inner_bounds(low, high, dt, closed_high=False)
+    if lo > hi:
+        raise ValueError(f"no {dt.name} value lies in [low, high) = [{low}, {high})")
+    return _in_compute(low, dt), b, lo, hi
+
+
+def normal_params(loc: float, scale: float, dt: np.dtype):
+    return _in_compute(loc, dt), _in_compute(scale, dt), -np.inf, np.inf
+
+
+def fill(out: np.ndarray, kind: int, a: float = 0.0, b: float = 0.0, lo: float = -np.inf,
+         hi: float = np.inf, *, key, stream: int, gbase: int = 0, gstrides=None) -> np.ndarray:
+    """Fill out (validated by the caller) in place and return it."""
+    _core.fill(out, kind, dtype_code(out.dtype), a, b, lo, hi, key[0], key[1], stream, gbase,
+               gstrides, _threads.threads_for(out.size), _simd.current(), _threads.SEGMENT)
+    return out

@@ -1,0 +1,196 @@
+"""fastinit.Generator: a NumPy-style Generator over counter-based Philox.
+
+State and how it advances
+-------------------------
+A Generator holds a key (two uint32 words from its SeedSequence) and a
+position: the next unused Philox block of stream 0.  A draw without
+``stream=`` takes the elements that start at that block and moves the
+position past every block it used (a float32 draw of n elements uses
+ceil(n / 4) blocks, a float64 draw ceil(n / 2)), so successive draws never
+share a word.  The reservation is atomic: Python threads sharing a
+Generator get disjoint words.
+
+A draw with ``stream=`` (an int or a tensor name) is a pure function of
+(key, stream, element index): it starts at element 0 of that stream and does
+not move the position.  ``random_raw`` is pure as well: it returns words of
+any stream from any start, as the stream contract defines them.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from . import _engine
+from . import _validate as V
+
+_BLOCKS_PER_STREAM = 1 << 62  # element indices of a float32 draw stay below 2**64
+
+
+class Generator:
+    """Random values for weight buffers from Philox4x32-10.
+
+    Create one with :func:`fastinit.default_rng`.  Methods mirror
+    ``numpy.random.Generator`` (``size``, ``dtype``, ``out``), default to
+    float64 as NumPy does, and take the dtype of ``out`` when it is given.
+    """
+
+    def __init__(self, seed_seq: np.random.SeedSequence):
+        if not isinstance(seed_seq, np.random.SeedSequence):
+            raise TypeError("Generator(seed_seq) takes a numpy.random.SeedSequence; use fastinit.default_rng(seed)")
+        self._seed_seq = seed_seq
+        k = seed_seq.generate_state(2, np.uint32)
+        self._key = (int(k[0]), int(k[1]))
+        self._block = 0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def _from_key(cls, key) -> Generator:
+        """A Generator with a given Philox key (no SeedSequence: no spawn)."""
+        g = cls.__new__(cls)
+        g._seed_seq = None
+        g._key = (int(key[0]) & 0xFFFFFFFF, int(key[1]) & 0xFFFFFFFF)
+        g._block = 0
+        g._lock = threading.Lock()
+        return g
+
+    # ------------------------------------------------------------ identity
+
+    @property
+    def key(self) -> np.ndarray:
+        """The Philox key: two uint32 words (a copy)."""
+        return np.array(self._key, dtype=np.uint32)
+
+    @property
+    def seed_seq(self) -> np.random.SeedSequence:
+        return self._seed_seq
+
+    @property
+    def position(self) -> int:
+        """The next unused Philox block of stream 0."""
+        return self._block
+
+    def __repr__(self) -> str:
+        return f"fastinit.Generator(key=[{self._key[0]:#010x}, {self._key[1]:#010x}], position={self._block})"
+
+    def __reduce__(self):
+        return (_restore, (self._seed_seq, self._key, self._block))
+
+    def spawn(self, n_children: int) -> list[Generator]:
+        """n independent child Generators (keys from SeedSequence.spawn)."""
+        n = V.check_positive_int(n_children, "n_children")
+        if self._seed_seq is None:
+            raise TypeError("spawn: this Generator was made from a bare key and has no SeedSequence")
+        return [Generator(s) for s in self._seed_seq.spawn(n)]
+
+    # ------------------------------------------------------------ raw words
+
+    def random_raw(self, size, *, stream=0, start: int = 0) -> np.ndarray:
+        """uint32 words [start, start + size) of a stream (pure: no advance).
+
+        Word w of (key, stream s) is lane w % 4 of Philox4x32-10 of the
+        counter (b & 0xffffffff, b >> 32, s & 0xffffffff, s >> 32), b = w // 4.
+        """
+        shape = V.check_size(size)
+        if shape is None:
+            raise TypeError("random_raw: size is required")
+        s = V.check_stream(stream)
+        n = V.check_nbytes(shape, 4)
+        first = V.check_start(start, n)
+        out = np.empty(shape, dtype=np.uint32)
+        return _engine.fill(out, _engine.RAW, key=self._key, stream=s, gbase=first)
+
+    # -------------------------------------------------------- distributions
+
+    def random(self, size=None, dtype=None, out=None, *, stream=None):
+        """Floats in [0, 1): float32 from a word's top 24 bits, float64 from
+        the top 53 bits of two words (NumPy's conventions)."""
+        dt, shape, s = self._request("random", size, dtype, out, stream)
+        return self._draw(_engine.UNIFORM, _engine.uniform_params(0.0, 1.0, dt), dt, shape, out, s)
+
+    def uniform(self, low=0.0, high=1.0, size=None, dtype=None, out=None, *, stream=None):
+        """Floats in [low, high): low + (high - low) * random(), rounded in
+        the output dtype and kept inside [low, high)."""
+        low, high = V.check_bounds(low, high)
+        dt, shape, s = self._request("uniform", size, dtype, out, stream)
+        if low == high:
+            return self._draw(_engine.CONST, (low, 0.0, -np.inf, np.inf), dt, shape, out, s)
+        return self._draw(_engine.UNIFORM, _engine.uniform_params(low, high, dt), dt, shape, out, s)
+
+    def standard_normal(self, size=None, dtype=None, out=None, *, stream=None):
+        """Standard normal floats, by inverse CDF (one word per float32, two
+        per float64; no rejection)."""
+        dt, shape, s = self._request("standard_normal", size, dtype, out, stream)
+        return self._draw(_engine.NORMAL, _engine.normal_params(0.0, 1.0, dt), dt, shape, out, s)
+
+    def normal(self, loc=0.0, scale=1.0, size=None, dtype=None, out=None, *, stream=None):
+        """Normal floats: loc + scale * standard_normal(), computed in the
+        output's compute type (float32 for 16- and 32-bit outputs)."""
+        loc = V.check_real(loc, "loc")
+        scale = V.check_nonnegative(scale, "scale")
+        dt, shape, s = self._request("normal", size, dtype, out, stream)
+        return self._draw(_engine.NORMAL, _engine.normal_params(loc, scale, dt), dt, shape, out, s)
+
+    # ------------------------------------------------------------ internals
+
+    @staticmethod
+    def _request(method, size, dtype, out, stream):
+        """Validate the arguments every fill method shares."""
+        dt = V.resolve_dtype(dtype, out, np.float64, method)
+        shape = V.check_size(size)
+        if out is not None:
+            V.check_output(out, dt, shape, method)
+        else:
+            V.check_nbytes(shape or (), dt.itemsize)
+        return dt, shape, V.check_stream(stream)
+
+    def _reserve(self, n: int, dt: np.dtype) -> int:
+        """Take the blocks for n elements of dt; return the first element index."""
+        wpe = _engine.words_per_element(dt)
+        blocks = -(-n * wpe // 4)
+        with self._lock:
+            first = self._block
+            if first + blocks > _BLOCKS_PER_STREAM:
+                raise OverflowError("this Generator has used up stream 0; spawn() a child")
+            self._block = first + blocks
+        return first * 4 // wpe
+
+    def _draw(self, kind, params, dt, shape, out, stream):
+        scalar = out is None and shape is None
+        if out is None:
+            out = np.empty(() if shape is None else shape, dtype=dt)
+        if stream is None:
+            stream, first = 0, self._reserve(out.size, dt)
+        else:
+            first = 0
+        _engine.fill(out, kind, *params, key=self._key, stream=stream, gbase=first)
+        return out.item() if scalar else out
+
+
+def _restore(seed_seq, key, block):
+    g = Generator(seed_seq) if seed_seq is not None else Generator._from_key(key)
+    g._block = block
+    return g
+
+
+def default_rng(seed=None) -> Generator:
+    """A Generator from a seed: None (fresh entropy), an int or a sequence of
+    ints, a numpy.random.SeedSequence, or a fastinit.Generator (returned as is).
+
+    The key is ``np.random.SeedSequence(seed).generate_state(2, np.uint32)``.
+    """
+    if isinstance(seed, Generator):
+        return seed
+    if isinstance(seed, np.random.SeedSequence):
+        return Generator(seed)
+    if isinstance(seed, (np.random.Generator, np.random.BitGenerator)):
+        raise TypeError("default_rng: seed must be an int, a SeedSequence or a fastinit.Generator, "
+                        f"not a NumPy {type(seed).__name__}")
+    if isinstance(seed, (bool, np.bool_, float, np.floating)):
+        raise TypeError(f"default_rng: seed must be an int or a sequence of ints, got {seed!r}")
+    try:
+        seq = np.random.SeedSequence(seed)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"default_rng: invalid seed {seed!r}: {exc}") from None
+    return Generator(seq)

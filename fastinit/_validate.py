@@ -1,0 +1,187 @@
+"""The one place where user input is checked.
+
+Every public entry point runs its arguments through these functions before
+anything is allocated or written, so a bad argument raises a clear error
+naming it and leaves the caller's buffer untouched.  The rules follow NumPy's
+``numpy.random._common.check_output`` where they apply:
+
+* ``out`` that is not an ndarray: TypeError; wrong dtype (including a
+  byte-swapped one): TypeError; ``size`` different from ``out.shape``:
+  ValueError; read-only: ValueError.  Non-contiguous ``out`` is fine.
+* ``size``: an int or a tuple of ints, none negative.
+* parameters: real scalars; NaN or infinity: ValueError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import operator
+
+import numpy as np
+
+_MAXDIM = 64
+_U64 = 1 << 64
+
+# The float dtypes fastinit fills; bfloat16 comes from ml_dtypes, imported
+# only when asked for.
+_FLOAT_NAMES = ("float32", "float64", "float16", "bfloat16")
+
+
+def as_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """np.dtype(dtype), also understanding 'bfloat16' without a prior import."""
+    if isinstance(dtype, str) and dtype.lower() in ("bfloat16", "bf16"):
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    try:
+        return np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{name}: {dtype!r} is not a dtype") from exc
+
+
+def is_float_dtype(dt: np.dtype) -> bool:
+    """float16/32/64 in native byte order, or ml_dtypes' bfloat16."""
+    if dt.name not in _FLOAT_NAMES or not dt.isnative:
+        return False
+    return dt.name == "bfloat16" or dt.kind == "f"
+
+
+def resolve_dtype(dtype, out, default, method: str) -> np.dtype:
+    """The output dtype: `dtype` if given, else out's, else `default`."""
+    if dtype is None:
+        if isinstance(out, np.ndarray):
+            dt = out.dtype
+            if not is_float_dtype(dt):
+                raise TypeError(
+                    f"{method}: out has unsupported dtype {dt}; "
+                    "use float32, float64, float16 or bfloat16 (native byte order)"
+                )
+            return dt
+        dtype = default
+    dt = as_dtype(dtype)
+    if not is_float_dtype(dt):
+        raise TypeError(
+            f"{method}: unsupported dtype {dt}; use float32, float64, float16 or bfloat16"
+        )
+    return dt
+
+
+def check_size(size, name: str = "size"):
+    """None, or the shape tuple an int or a sequence of ints describes."""
+    if size is None:
+        return None
+    try:
+        dims = (operator.index(size),)
+    except TypeError:
+        try:
+            dims = tuple(operator.index(s) for s in size)
+        except TypeError:
+            raise TypeError(f"{name} must be an int or a tuple of ints, got {size!r}") from None
+    if len(dims) > _MAXDIM:
+        raise ValueError(f"{name} has {len(dims)} dimensions; at most {_MAXDIM} are supported")
+    if any(d < 0 for d in dims):
+        raise ValueError(f"{name}: negative dimensions are not allowed, got {dims}")
+    check_nbytes(dims, 1, name)
+    return dims
+
+
+def check_nbytes(shape, itemsize: int, name: str = "size") -> int:
+    """The element count of shape, if it and its byte size fit in a signed 64-bit int."""
+    n = math.prod(shape)
+    if n * max(itemsize, 1) >= 1 << 63:
+        raise ValueError(f"{name}: {tuple(shape)} has too many elements ({n} of {itemsize} bytes)")
+    return n
+
+
+def check_output(out, dtype: np.dtype, shape, method: str) -> None:
+    """NumPy's rules for `out=` (see the module docstring)."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{method}: out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(
+            f"{method}: out has the wrong dtype; expected {dtype}, got {out.dtype}"
+            + ("" if out.dtype.isnative else " (non-native byte order)")
+        )
+    if shape is not None and tuple(shape) != out.shape:
+        raise ValueError(f"{method}: size must match out.shape when used together ({tuple(shape)} != {out.shape})")
+    if not out.flags.writeable:
+        raise ValueError(f"{method}: out is read-only")
+
+
+def check_real(value, name: str) -> float:
+    """A finite real scalar (Python or NumPy number, or a 0-d array)."""
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, (complex, np.complexfloating)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    if np.ndim(value) != 0:
+        raise TypeError(f"{name} must be a scalar, got an array of shape {np.shape(value)}")
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {x}")
+    return x
+
+
+def check_nonnegative(value, name: str) -> float:
+    x = check_real(value, name)
+    if x < 0:
+        raise ValueError(f"{name} must be non-negative, got {x}")
+    return x
+
+
+def check_bounds(low, high, low_name: str = "low", high_name: str = "high") -> tuple[float, float]:
+    lo = check_real(low, low_name)
+    hi = check_real(high, high_name)
+    if lo > hi:
+        raise ValueError(f"{low_name} must not exceed {high_name}, got {low_name}={lo} > {high_name}={hi}")
+    return lo, hi
+
+
+def check_stream(stream, name: str = "stream"):
+    """None, or a stream id: an int in [0, 2**64), or a name (str).
+
+    A name maps to the first 8 bytes, little-endian, of its BLAKE2b digest
+    (digest_size=8) over its UTF-8 encoding.
+    """
+    if stream is None:
+        return None
+    if isinstance(stream, str):
+        return int.from_bytes(hashlib.blake2b(stream.encode("utf-8"), digest_size=8).digest(), "little")
+    if isinstance(stream, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an int or a str, got {stream!r}")
+    try:
+        s = operator.index(stream)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or a str, got {type(stream).__name__}") from None
+    if not 0 <= s < _U64:
+        raise ValueError(f"{name} must be in [0, 2**64), got {s}")
+    return s
+
+
+def check_start(start, count: int, name: str = "start") -> int:
+    """An element offset such that [start, start + count) stays below 2**64."""
+    if isinstance(start, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an int, got {start!r}")
+    try:
+        s = operator.index(start)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {type(start).__name__}") from None
+    if s < 0:
+        raise ValueError(f"{name} must be non-negative, got {s}")
+    if s + count > _U64:
+        raise ValueError(f"{name}: elements [{s}, {s + count}) run past the end of the stream (2**64)")
+    return s
+
+
+def check_positive_int(value, name: str) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
+    if n < 1:
+        raise ValueError(f"{name} must be at least 1, got {n}")
+    return n

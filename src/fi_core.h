@@ -1,0 +1,103 @@
+/*
+ * fastinit's compiled core: the C interface the Cython wrapper calls.
+ *
+ * The core fills a strided N-d buffer with the values of a distribution at
+ * given global element indices of a (key, stream) Philox stream.  It knows
+ * nothing about Python, fans, defaults or thread policy: every decision
+ * (parameters, thread count, SIMD path) arrives as an argument.
+ */
+#ifndef FASTINIT_CORE_H
+#define FASTINIT_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of the values this core computes (fi_math.h defines them).
+ * Any change to any output value is a new version, never a silent change. */
+#define FI_STREAM_VERSION 1
+
+/* Output element types. */
+enum {
+    FI_DT_U32 = 0,  /* raw Philox words */
+    FI_DT_F32 = 1,
+    FI_DT_F64 = 2,
+    FI_DT_F16 = 3,  /* IEEE binary16, computed in float32, rounded once */
+    FI_DT_BF16 = 4, /* bfloat16, computed in float32, rounded once */
+    FI_DT_COUNT
+};
+
+/* Distributions.  A 32-bit output type uses word i for element i; float64
+ * uses words 2i (low half) and 2i + 1 (high half). */
+enum {
+    FI_KIND_RAW = 0,       /* the words themselves (FI_DT_U32 only) */
+    FI_KIND_CONST = 1,     /* a = value */
+    FI_KIND_UNIFORM = 2,   /* clamp(a + b * unit, lo, hi) */
+    FI_KIND_NORMAL = 3,    /* a + b * z */
+    FI_KIND_COUNT
+};
+
+/* SIMD paths, in increasing order of width. */
+enum { FI_ISA_GENERIC = 0, FI_ISA_AVX2 = 1, FI_ISA_AVX512 = 2, FI_ISA_COUNT };
+
+/* What to compute.  Parameters for 16- and 32-bit outputs must be exactly
+ * representable in float32 (the caller rounds them); lo/hi must be exactly
+ * representable in the output type. */
+typedef struct fi_params {
+    uint32_t key[2];
+    uint64_t stream;
+    int kind;
+    int dtype;
+    double a, b;   /* see the kinds above */
+    double lo, hi; /* inclusive clamp of bounded kinds */
+} fi_params;
+
+#define FI_MAXDIM 64
+
+/* Where to write: element (i_0, ..., i_{n-1}) of the output lives at
+ * data + sum(i_d * ostride[d]) bytes and takes the value of global element
+ * gbase + sum(i_d * gstride[d]) (64-bit wrap-around arithmetic, so negative
+ * strides work as long as every index is in range). */
+typedef struct fi_layout {
+    int ndim;
+    int64_t shape[FI_MAXDIM];
+    int64_t ostride[FI_MAXDIM];
+    int64_t gstride[FI_MAXDIM];
+    char *data;
+    uint64_t gbase;
+} fi_layout;
+
+/* Error codes. */
+enum { FI_OK = 0, FI_EINVAL = 1, FI_EISA = 2 };
+
+size_t fi_itemsize(int dtype);
+
+/* Fill a layout.  gstride may be NULL: then element indices are the C-order
+ * flat indices of `shape` (plus gbase).  Dimensions are merged and size-1
+ * dimensions dropped; the result describes the same elements. */
+int fi_layout_init(fi_layout *L, int ndim, const int64_t *shape, const int64_t *ostride,
+                   const int64_t *gstride, char *data, uint64_t gbase);
+uint64_t fi_layout_size(const fi_layout *L);
+
+/* Fill elements [lo, hi) (C-order positions in the layout's index space) on
+ * nthreads OpenMP threads with the given SIMD path.  Safe to call without
+ * the GIL; values depend on neither nthreads, isa nor the [lo, hi) split. */
+int fi_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, int nthreads, int isa);
+
+/* Machine facts, for the Python layer's policy and show_config(). */
+int fi_isa_compiled(int isa);  /* built into this binary */
+int fi_isa_supported(int isa); /* compiled and supported by this CPU and OS */
+const char *fi_isa_name(int isa);
+int fi_openmp_enabled(void);
+int fi_openmp_max_threads(void);
+void fi_openmp_set_threads(int n);
+const char *fi_compiler(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FASTINIT_CORE_H */

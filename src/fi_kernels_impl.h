@@ -1,0 +1,236 @@
+/*
+ * The body of every SIMD path (see fi_kernels.h).  Included once per path
+ * with FI_RUN_NAME defined; everything but FI_RUN_NAME is static, so each
+ * translation unit gets its own copy compiled for its instruction set.
+ *
+ * 32-bit outputs (words, float32, float16, bfloat16) go in steps of FI_U
+ * groups of FI_VW Philox blocks: counters, ten rounds, the transform and a
+ * transpose to element order all stay in registers.  float64 outputs go
+ * through a small buffer of words and a scalar transform the compiler
+ * vectorizes.
+ */
+#ifndef FI_RUN_NAME
+#error "define FI_RUN_NAME before including fi_kernels_impl.h"
+#endif
+
+#include <string.h>
+
+#include "fi_kernels.h"
+#include "fi_math.h"
+#include "fi_simd.h"
+#include "philox.h"
+
+/* Groups per step: enough independent work to hide latencies, few enough to
+ * stay in registers (32 vector registers with AVX-512, 16 otherwise). */
+#if defined(__AVX512F__)
+#define FI_U 2
+#elif defined(__AVX2__)
+#define FI_U 4
+#else
+#define FI_U 2
+#endif
+#define FI_GROUP (4 * FI_VW)     /* elements of a 32-bit output per group */
+#define FI_STEP (FI_U * FI_GROUP) /* ... per step */
+
+#define FI_ALIGN __attribute__((aligned(64)))
+
+/* The float parameters of a 32-bit kind. */
+typedef struct {
+    float a, b, lo, hi;
+} tf_params;
+
+/* Elements [4 b, 4 b + U FI_GROUP) of a 32-bit kind, in element order, to
+ * out (4-byte elements: words or float32). */
+FI_AI void step32(int U, int kind, const fi_rkeys *K, uint64_t stream, uint64_t b, const tf_params *t,
+                  void *out)
+{
+    fi_vu c[FI_U][4];
+    fi_counters(U, c, b, stream);
+    fi_philox_v(U, c, K);
+    if (kind == FI_KIND_RAW) {
+        FI_UNROLL for (int u = 0; u < U; u++) fi_store4(c[u][0], c[u][1], c[u][2], c[u][3], (char *)out + 4 * FI_GROUP * u);
+        return;
+    }
+    fi_vf z[FI_U][4];
+    if (kind == FI_KIND_UNIFORM) {
+        const fi_vf lo = fi_splat_f(t->lo), hi = fi_splat_f(t->hi);
+        FI_UNROLL for (int u = 0; u < U; u++) {
+            FI_UNROLL for (int k = 0; k < 4; k++) {
+                fi_vf v = t->a + t->b * fi_v_unit(c[u][k]);
+                v = fi_select(v < lo, lo, v);
+                z[u][k] = fi_select(v > hi, hi, v);
+            }
+        }
+    } else { /* FI_KIND_NORMAL: Box-Muller on word pairs (0, 1) and (2, 3) of each block */
+        FI_UNROLL for (int u = 0; u < U; u++) {
+            fi_v_box_muller(c[u][0], c[u][1], &z[u][0], &z[u][1]);
+            fi_v_box_muller(c[u][2], c[u][3], &z[u][2], &z[u][3]);
+        }
+        FI_UNROLL for (int u = 0; u < U; u++) FI_UNROLL for (int k = 0; k < 4; k++) z[u][k] = t->a + t->b * z[u][k];
+    }
+    FI_UNROLL for (int u = 0; u < U; u++)
+        fi_store4((fi_vu)z[u][0], (fi_vu)z[u][1], (fi_vu)z[u][2], (fi_vu)z[u][3], (char *)out + 4 * FI_GROUP * u);
+}
+
+/* ------------------------------------------------------ half-precision store */
+
+static void store_bf16(const float *restrict src, uint16_t *restrict dst, size_t m)
+{
+    for (size_t i = 0; i < m; i++)
+        dst[i] = fi_f32_to_bf16(src[i]);
+}
+
+static void store_f16(const float *restrict src, uint16_t *restrict dst, size_t m)
+{
+    size_t i = 0;
+#if defined(__AVX512F__)
+    for (; i + 16 <= m; i += 16)
+        _mm256_storeu_si256((__m256i *)(dst + i),
+                            _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#endif
+#if defined(__F16C__)
+    for (; i + 8 <= m; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#endif
+    for (; i < m; i++)
+        dst[i] = fi_f32_to_f16(src[i]);
+}
+
+/* ------------------------------------------------------------ 32-bit kinds */
+
+/* Global elements [g, g + n) of a 32-bit kind into dst, whose element type
+ * is p->dtype.  Whole steps inside the range of a 4-byte type are written
+ * in place; the rest goes through a tile. */
+FI_AI void run32(const fi_params *p, int kind, uint64_t g, size_t n, char *dst)
+{
+    const int dt = p->dtype;
+    const size_t isz = dt == FI_DT_F16 || dt == FI_DT_BF16 ? 2 : 4;
+    const tf_params t = {(float)p->a, (float)p->b, (float)p->lo, (float)p->hi};
+    fi_rkeys K;
+    fi_rkeys_init(&K, p->key[0], p->key[1]);
+    uint32_t tile[FI_STEP] FI_ALIGN;
+    uint64_t b = g >> 2;           /* first block */
+    size_t skip = (size_t)(g & 3u); /* elements of that block before g */
+    while (n > 0) {
+        size_t take, groups;
+        if (skip == 0 && n >= FI_STEP) {
+            take = FI_STEP;
+            groups = FI_U;
+            if (isz == 4) {
+                step32(FI_U, kind, &K, p->stream, b, &t, dst);
+            } else {
+                step32(FI_U, kind, &K, p->stream, b, &t, tile);
+            }
+        } else { /* a partial step, one group at a time */
+            take = FI_GROUP - skip < n ? FI_GROUP - skip : n;
+            groups = 1;
+            step32(1, kind, &K, p->stream, b, &t, tile);
+            if (isz == 4)
+                memcpy(dst, tile + skip, take * 4);
+        }
+        if (isz == 2) {
+            if (dt == FI_DT_BF16)
+                store_bf16((const float *)tile + skip, (uint16_t *)dst, take);
+            else
+                store_f16((const float *)tile + skip, (uint16_t *)dst, take);
+        }
+        dst += take * isz;
+        n -= take;
+        b += groups * FI_VW;
+        skip = 0;
+    }
+}
+
+/* ------------------------------------------------------------------ float64 */
+
+/* Words of blocks [b, b + nb) into w, nb a multiple of FI_VW. */
+static void philox_words(const fi_rkeys *K, uint64_t stream, uint64_t b, size_t nb, uint32_t *w)
+{
+    for (size_t i = 0; i < nb; i += FI_VW) {
+        fi_vu c[1][4];
+        fi_counters(1, c, b + i, stream);
+        fi_philox_v(1, c, K);
+        fi_store4(c[0][0], c[0][1], c[0][2], c[0][3], w + 4 * i);
+    }
+}
+
+#define FI_TILE64 256 /* float64 elements per tile */
+
+static void run_f64(const fi_params *p, uint64_t g, size_t n, double *dst)
+{
+    uint32_t w[4 * (FI_TILE64 / 2 + 1 + FI_VW)] FI_ALIGN; /* whole groups of blocks */
+    fi_rkeys K;
+    fi_rkeys_init(&K, p->key[0], p->key[1]);
+    const double a = p->a, bb = p->b, lo = p->lo, hi = p->hi;
+    while (n > 0) {
+        size_t off = 2 * (size_t)(g & 1u); /* element g uses words 2g, 2g + 1 */
+        size_t m = FI_TILE64 - off / 2 < n ? FI_TILE64 - off / 2 : n;
+        size_t nb = (off + 2 * m + 3) >> 2;
+        philox_words(&K, p->stream, g >> 1, (nb + FI_VW - 1) / FI_VW * FI_VW, w);
+        const uint32_t *ww = w + off;
+        if (p->kind == FI_KIND_UNIFORM) {
+            for (size_t i = 0; i < m; i++) {
+                double v = a + bb * fi_unit_f64(ww[2 * i], ww[2 * i + 1]);
+                v = v < lo ? lo : v;
+                dst[i] = v > hi ? hi : v;
+            }
+        } else {
+            for (size_t i = 0; i < m; i++)
+                dst[i] = a + bb * fi_std_normal_f64(ww[2 * i], ww[2 * i + 1]);
+        }
+        dst += m;
+        g += m;
+        n -= m;
+    }
+}
+
+/* -------------------------------------------------------------------- const */
+
+static void run_const(const fi_params *p, size_t n, void *dst)
+{
+    if (p->dtype == FI_DT_F64) {
+        double v = p->a, *d = dst;
+        for (size_t i = 0; i < n; i++)
+            d[i] = v;
+    } else if (p->dtype == FI_DT_F32) {
+        float v = (float)p->a, *d = dst;
+        for (size_t i = 0; i < n; i++)
+            d[i] = v;
+    } else {
+        float f = (float)p->a;
+        uint16_t v, *d = dst;
+        if (p->dtype == FI_DT_BF16)
+            store_bf16(&f, &v, 1);
+        else
+            store_f16(&f, &v, 1);
+        for (size_t i = 0; i < n; i++)
+            d[i] = v;
+    }
+}
+
+void FI_RUN_NAME(const fi_params *p, uint64_t g, size_t n, void *dst)
+{
+    switch (p->kind) {
+    case FI_KIND_CONST:
+        run_const(p, n, dst);
+        break;
+    case FI_KIND_RAW:
+        run32(p, FI_KIND_RAW, g, n, dst);
+        break;
+    case FI_KIND_UNIFORM:
+        if (p->dtype == FI_DT_F64)
+            run_f64(p, g, n, dst);
+        else
+            run32(p, FI_KIND_UNIFORM, g, n, dst);
+        break;
+    case FI_KIND_NORMAL:
+        if (p->dtype == FI_DT_F64)
+            run_f64(p, g, n, dst);
+        else
+            run32(p, FI_KIND_NORMAL, g, n, dst);
+        break;
+    default:
+        break;
+    }
+}

@@ -1,0 +1,212 @@
+/*
+ * The transforms from Philox words to values.
+ *
+ * These functions *define* fastinit's values: every SIMD path computes
+ * exactly these IEEE operations in exactly this order (the build uses
+ * -ffp-contract=off, so no FMA is fused in), and the NumPy reference in
+ * tests/reference.py mirrors them operation by operation.  Changing any
+ * constant or the order of any operation changes the stream: bump
+ * FI_STREAM_VERSION (fi_core.h) and the golden hashes when you do.
+ *
+ * 32-bit outputs are computed in float32 on vectors (fi_simd.h); float64
+ * outputs by scalar functions that the compiler vectorizes.  No libm: log,
+ * sin and cos are our own polynomials and sqrt is the correctly rounded IEEE
+ * square root, so results depend on neither the C library nor the CPU.
+ */
+#ifndef FASTINIT_MATH_H
+#define FASTINIT_MATH_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "fi_simd.h"
+
+FI_AI float fi_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+FI_AI uint32_t fi_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+FI_AI double fi_u2d(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
+FI_AI uint64_t fi_d2u(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
+
+/* Correctly rounded IEEE square root without libm or errno. */
+FI_AI double fi_sqrt(double x) { return __builtin_sqrt(x); }
+
+/* ------------------------------------------------------- float32 vectors */
+
+/* Uniform [0, 1): the top 24 bits of a word (NumPy's float32 convention). */
+FI_AI fi_vf fi_v_unit(fi_vu u) { return fi_cvt((fi_vi)(u >> 8)) * 0x1p-24f; }
+
+/* Natural log for positive, normal x (Cephes' logf polynomial; ~1 ulp). */
+FI_AI fi_vf fi_v_log(fi_vf x)
+{
+    fi_vu ix = (fi_vu)x + (0x3f800000u - 0x3f3504f3u);
+    fi_vf k = fi_cvt((fi_vi)(ix >> 23) - 0x7f);
+    fi_vf f = (fi_vf)((ix & 0x007fffffu) + 0x3f3504f3u) - 1.0f; /* m - 1, m in [sqrt(1/2), sqrt(2)) */
+    fi_vf z = f * f;
+    fi_vf y = 7.0376836292e-2f * f + -1.1514610310e-1f;
+    y = y * f + 1.1676998740e-1f;
+    y = y * f + -1.2420140846e-1f;
+    y = y * f + 1.4249322787e-1f;
+    y = y * f + -1.6668057665e-1f;
+    y = y * f + 2.0000714765e-1f;
+    y = y * f + -2.4999993993e-1f;
+    y = y * f + 3.3333331174e-1f;
+    y = y * f * z;
+    y = y + k * -2.12194440e-4f;
+    y = y - 0.5f * z;
+    fi_vf r = f + y;
+    return r + k * 0.693359375f;
+}
+
+/* Box-Muller on a pair of words (u1, u2) = (word 2k, word 2k + 1), giving
+ * elements 2k (z0 = r cos t) and 2k + 1 (z1 = r sin t):
+ *   q = (u1 >> 1) 2^-31 + 2^-32 in (0, 1],  r = sqrt(-2 log q)  (r <= 6.67);
+ *   t = 2 pi u2 / 2^32, reduced exactly in integers to the nearest quarter
+ *   turn j and an angle a in [-pi/4, pi/4); Cephes' sinf/cosf polynomials
+ *   on a, then the quarter-turn rotation as swaps and sign flips. */
+FI_AI void fi_v_box_muller(fi_vu u1, fi_vu u2, fi_vf *z0, fi_vf *z1)
+{
+    fi_vf q = fi_cvt((fi_vi)(u1 >> 1)) * 0x1p-31f + 0x1p-32f;
+    fi_vf r = fi_vsqrt(fi_v_log(q) * -2.0f);
+    fi_vu v = u2 + 0x20000000u;
+    fi_vu j = v >> 30;
+    fi_vf a = fi_cvt((fi_vi)(v & 0x3fffffffu) - 0x20000000) * 0x1.921fb6p-30f; /* pi / 2^31 */
+    fi_vf a2 = a * a;
+    fi_vf s = -1.9515295891e-4f * a2 + 8.3321608736e-3f;
+    s = s * a2 + -1.6666654611e-1f;
+    s = s * a2 * a + a;
+    fi_vf c = 2.443315711809948e-5f * a2 + -1.388731625493765e-3f;
+    c = c * a2 + 4.166664568298827e-2f;
+    c = c * a2 * a2;
+    c = c - 0.5f * a2 + 1.0f;
+    fi_vi odd = -(fi_vi)(j & 1u);
+    fi_vf x = fi_select(odd, s, c), y = fi_select(odd, c, s);
+    *z0 = (fi_vf)((fi_vu)(r * x) ^ (((j + 1u) & 2u) << 30));
+    *z1 = (fi_vf)((fi_vu)(r * y) ^ ((j & 2u) << 30));
+}
+
+/* --------------------------------------------------------- float64 scalars */
+
+/* float64 in [0, 1): the top 53 bits of (hi << 32 | lo).  The 53-bit integer
+ * is assembled from two exact int32 conversions so that it vectorizes. */
+FI_AI double fi_unit_f64(uint32_t lo, uint32_t hi)
+{
+    double top = (double)(int32_t)(hi >> 5);                         /* 27 bits */
+    double bot = (double)(int32_t)(((hi & 31u) << 21) | (lo >> 11)); /* 26 bits */
+    return (top * 0x1p26 + bot) * 0x1p-53;
+}
+
+/* Natural log for positive, normal x (fdlibm's polynomial; below 1 ulp). */
+FI_AI double fi_log(double x)
+{
+    uint64_t ix = fi_d2u(x) + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
+    /* k = exponent - 1023, converted exactly through the 2^52 magic number */
+    double k = fi_u2d((ix >> 52) | 0x4330000000000000ull) - (0x1p52 + 1023.0);
+    double f = fi_u2d((ix & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull) - 1.0;
+    double hfsq = 0.5 * f * f;
+    double s = f / (2.0 + f);
+    double z = s * s;
+    double w = z * z;
+    double t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
+    double t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01 +
+                     w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+    double R = t2 + t1;
+    return s * (hfsq + R) + k * 1.90821492927058770002e-10 - hfsq + f + k * 6.93147180369123816490e-01;
+}
+
+/* c7 r^7 + ... + c0 by Horner's rule, highest coefficient first. */
+FI_AI double fi_poly7(double r, double c7, double c6, double c5, double c4, double c3, double c2,
+                          double c1, double c0)
+{
+    double y = c7;
+    y = y * r + c6;
+    y = y * r + c5;
+    y = y * r + c4;
+    y = y * r + c3;
+    y = y * r + c2;
+    y = y * r + c1;
+    return y * r + c0;
+}
+
+/* -Phi^{-1}(p) for p in (0, 1/2]: Wichura's AS 241 (PPND16), about 1e-16
+ * relative.  The central branch is (q * num) / den as AS 241 writes it. */
+FI_AI double fi_ppnd_tail_f64(double p)
+{
+    double q = p - 0.5;
+    if (q >= -0.425) {
+        double r = 0.180625 - q * q;
+        double num = fi_poly7(r, 2509.0809287301226727, 33430.575583588128105, 67265.770927008700853,
+                              45921.953931549871457, 13731.693765509461125, 1971.5909503065514427,
+                              133.14166789178437745, 3.387132872796366608);
+        double den = fi_poly7(r, 5226.495278852854561, 28729.085735721942674, 39307.89580009271061,
+                              21213.794301586595867, 5394.1960214247511077, 687.1870074920579083,
+                              42.313330701600911252, 1.0);
+        return -(q * num / den);
+    }
+    double r = fi_sqrt(-fi_log(p));
+    if (r <= 5.0) {
+        r = r - 1.6;
+        return fi_poly7(r, 7.7454501427834140764e-4, 0.0227238449892691845833, 0.24178072517745061177,
+                        1.27045825245236838258, 3.64784832476320460504, 5.7694972214606914055,
+                        4.6303378461565452959, 1.42343711074968357734) /
+               fi_poly7(r, 1.05075007164441684324e-9, 5.475938084995344946e-4, 0.0151986665636164571966,
+                        0.14810397642748007459, 0.68976733498510000455, 1.6763848301838038494,
+                        2.05319162663775882187, 1.0);
+    }
+    r = r - 5.0;
+    return fi_poly7(r, 2.01033439929228813265e-7, 2.71155556874348757815e-5, 0.0012426609473880784386,
+                    0.026532189526576123093, 0.29656057182850489123, 1.7848265399172913358,
+                    5.4637849111641143699, 6.6579046435011037772) /
+           fi_poly7(r, 2.04426310338993978564e-15, 1.4215117583164458887e-7, 1.8463183175100546818e-5,
+                    7.868691311456132591e-4, 0.0148753612908506148525, 0.13692988092273580531,
+                    0.59983220655588793769, 1.0);
+}
+
+/* q = (top 53 bits) 2^-53 + 2^-54 in (0, 1]; the lowest bit of lo is the sign;
+ * |z| = -Phi^{-1}(q / 2). */
+FI_AI double fi_std_normal_f64(uint32_t lo, uint32_t hi)
+{
+    double q = fi_unit_f64(lo, hi) + 0x1p-54;
+    double h = fi_ppnd_tail_f64(q * 0.5);
+    return (lo & 1u) ? -h : h;
+}
+
+/* -------------------------------------------------------- half precision */
+
+/* float32 -> bfloat16 bits, round to nearest even (inputs are never NaN). */
+FI_AI uint16_t fi_f32_to_bf16(float f)
+{
+    uint32_t x = fi_f2u(f);
+    x += 0x7fffu + ((x >> 16) & 1u);
+    return (uint16_t)(x >> 16);
+}
+
+/* float32 -> IEEE binary16 bits, round to nearest even, with subnormals,
+ * overflow to infinity and NaN: what F16C's vcvtps2ph does. */
+static inline uint16_t fi_f32_to_f16(float f)
+{
+    uint32_t x = fi_f2u(f);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+    uint32_t ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) /* inf or NaN */
+        return sign | (ax > 0x7f800000u ? (uint16_t)(0x7e00u | ((ax >> 13) & 0x3ffu)) : 0x7c00u);
+    if (ax >= 0x477ff000u) /* rounds to 65520 or more */
+        return sign | 0x7c00u;
+    if (ax >= 0x38800000u) { /* a normal half */
+        uint32_t r = ax - 0x38000000u;
+        r += 0x0fffu + ((r >> 13) & 1u);
+        return sign | (uint16_t)(r >> 13);
+    }
+    /* a subnormal half (or zero): round m 2^(e-150) to a multiple of 2^-24 */
+    uint32_t e = ax >> 23;
+    uint32_t shift = 126u - e;
+    if (shift > 24u)
+        return sign;
+    uint32_t m = (ax & 0x007fffffu) | 0x00800000u;
+    uint32_t qt = m >> shift;
+    uint32_t rem = m & ((1u << shift) - 1u);
+    uint32_t half = 1u << (shift - 1u);
+    if (rem > half || (rem == half && (qt & 1u)))
+        qt++;
+    return sign | (uint16_t)qt;
+}
+
+#endif /* FASTINIT_MATH_H */

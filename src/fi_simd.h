@@ -1,0 +1,181 @@
+/*
+ * Vector types and primitives at the width of the translation unit's target:
+ * 64 bytes with AVX-512, 32 with AVX2, else 16 (the generic path).
+ *
+ * Kernels are written once on these types with GCC/Clang vector extensions
+ * (+ - * on whole vectors, lane-wise and IEEE, never fused: the build uses
+ * -ffp-contract=off).  The few operations the extensions lack have an
+ * intrinsic per instruction set and a portable lane loop, which the generic
+ * path uses: every path computes the same IEEE operations on every lane.
+ */
+#ifndef FASTINIT_SIMD_H
+#define FASTINIT_SIMD_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "philox.h"
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#if defined(__AVX512F__)
+#define FI_VB 64
+#elif defined(__AVX2__)
+#define FI_VB 32
+#else
+#define FI_VB 16
+#endif
+#define FI_VW (FI_VB / 4) /* 32-bit lanes per vector */
+
+#define FI_AI static inline __attribute__((always_inline))
+#define FI_UNROLL _Pragma("GCC unroll 16")
+
+typedef float fi_vf __attribute__((vector_size(FI_VB)));
+typedef uint32_t fi_vu __attribute__((vector_size(FI_VB)));
+typedef int32_t fi_vi __attribute__((vector_size(FI_VB)));
+
+FI_AI fi_vu fi_splat_u(uint32_t x)
+{
+    fi_vu v;
+    FI_UNROLL for (int i = 0; i < FI_VW; i++) v[i] = x;
+    return v;
+}
+
+FI_AI fi_vf fi_splat_f(float x)
+{
+    fi_vf v;
+    FI_UNROLL for (int i = 0; i < FI_VW; i++) v[i] = x;
+    return v;
+}
+
+/* int32 lanes to float, round to nearest even (as a scalar conversion). */
+FI_AI fi_vf fi_cvt(fi_vi x) { return __builtin_convertvector(x, fi_vf); }
+
+/* Lane-wise select: m is -1 (take a) or 0 (take b), as comparisons give. */
+FI_AI fi_vf fi_select(fi_vi m, fi_vf a, fi_vf b) { return (fi_vf)(((fi_vi)a & m) | ((fi_vi)b & ~m)); }
+
+/* Correctly rounded IEEE square root. */
+FI_AI fi_vf fi_vsqrt(fi_vf x)
+{
+#if defined(__AVX512F__)
+    return (fi_vf)_mm512_sqrt_ps((__m512)x);
+#elif defined(__AVX2__)
+    return (fi_vf)_mm256_sqrt_ps((__m256)x);
+#else
+    fi_vf r;
+    FI_UNROLL for (int i = 0; i < FI_VW; i++) r[i] = __builtin_sqrtf(x[i]);
+    return r;
+#endif
+}
+
+/* hi and lo 32 bits of the 64-bit products a * m, lane-wise. */
+FI_AI void fi_mulhilo(fi_vu a, uint32_t m, fi_vu *hi, fi_vu *lo)
+{
+#if defined(__AVX512F__)
+    const __m512i M = _mm512_set1_epi64(m), A = (__m512i)a;
+    __m512i pe = _mm512_mul_epu32(A, M), po = _mm512_mul_epu32(_mm512_srli_epi64(A, 32), M);
+    *hi = (fi_vu)_mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
+    *lo = (fi_vu)_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32));
+#elif defined(__AVX2__)
+    const __m256i M = _mm256_set1_epi64x(m), A = (__m256i)a;
+    __m256i pe = _mm256_mul_epu32(A, M), po = _mm256_mul_epu32(_mm256_srli_epi64(A, 32), M);
+    *hi = (fi_vu)_mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+    *lo = (fi_vu)_mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+#else
+    FI_UNROLL for (int i = 0; i < FI_VW; i++) {
+        uint64_t p = (uint64_t)a[i] * m;
+        (*hi)[i] = (uint32_t)(p >> 32);
+        (*lo)[i] = (uint32_t)p;
+    }
+#endif
+}
+
+/* Store four vectors of "lane j = block j" words in block order:
+ * dst[4j + k] = ck[j].  (A 4 x FI_VW transpose.) */
+FI_AI void fi_store4(fi_vu c0, fi_vu c1, fi_vu c2, fi_vu c3, void *dst)
+{
+#if defined(__AVX512F__)
+    __m512i t0 = _mm512_unpacklo_epi32((__m512i)c0, (__m512i)c1), t1 = _mm512_unpackhi_epi32((__m512i)c0, (__m512i)c1);
+    __m512i t2 = _mm512_unpacklo_epi32((__m512i)c2, (__m512i)c3), t3 = _mm512_unpackhi_epi32((__m512i)c2, (__m512i)c3);
+    __m512i a0 = _mm512_unpacklo_epi64(t0, t2), a1 = _mm512_unpackhi_epi64(t0, t2);
+    __m512i a2 = _mm512_unpacklo_epi64(t1, t3), a3 = _mm512_unpackhi_epi64(t1, t3);
+    __m512i s0 = _mm512_shuffle_i32x4(a0, a1, 0x44), s1 = _mm512_shuffle_i32x4(a2, a3, 0x44);
+    __m512i s2 = _mm512_shuffle_i32x4(a0, a1, 0xEE), s3 = _mm512_shuffle_i32x4(a2, a3, 0xEE);
+    char *o = dst;
+    _mm512_storeu_si512(o, _mm512_shuffle_i32x4(s0, s1, 0x88));
+    _mm512_storeu_si512(o + 64, _mm512_shuffle_i32x4(s0, s1, 0xDD));
+    _mm512_storeu_si512(o + 128, _mm512_shuffle_i32x4(s2, s3, 0x88));
+    _mm512_storeu_si512(o + 192, _mm512_shuffle_i32x4(s2, s3, 0xDD));
+#elif defined(__AVX2__)
+    __m256i t0 = _mm256_unpacklo_epi32((__m256i)c0, (__m256i)c1), t1 = _mm256_unpackhi_epi32((__m256i)c0, (__m256i)c1);
+    __m256i t2 = _mm256_unpacklo_epi32((__m256i)c2, (__m256i)c3), t3 = _mm256_unpackhi_epi32((__m256i)c2, (__m256i)c3);
+    __m256i a0 = _mm256_unpacklo_epi64(t0, t2), a1 = _mm256_unpackhi_epi64(t0, t2);
+    __m256i a2 = _mm256_unpacklo_epi64(t1, t3), a3 = _mm256_unpackhi_epi64(t1, t3);
+    char *o = dst;
+    _mm256_storeu_si256((__m256i *)o, _mm256_permute2x128_si256(a0, a1, 0x20));
+    _mm256_storeu_si256((__m256i *)(o + 32), _mm256_permute2x128_si256(a2, a3, 0x20));
+    _mm256_storeu_si256((__m256i *)(o + 64), _mm256_permute2x128_si256(a0, a1, 0x31));
+    _mm256_storeu_si256((__m256i *)(o + 96), _mm256_permute2x128_si256(a2, a3, 0x31));
+#else
+    uint32_t t[4 * FI_VW];
+    FI_UNROLL for (int j = 0; j < FI_VW; j++) {
+        t[4 * j] = c0[j];
+        t[4 * j + 1] = c1[j];
+        t[4 * j + 2] = c2[j];
+        t[4 * j + 3] = c3[j];
+    }
+    memcpy(dst, t, sizeof t);
+#endif
+}
+
+/* ------------------------------------------------------------ vector Philox */
+
+/* The ten round keys, broadcast once per kernel call. */
+typedef struct fi_rkeys {
+    fi_vu k[FI_PHILOX_ROUNDS][2];
+} fi_rkeys;
+
+FI_AI void fi_rkeys_init(fi_rkeys *K, uint32_t k0, uint32_t k1)
+{
+    for (int r = 0; r < FI_PHILOX_ROUNDS; r++) {
+        K->k[r][0] = fi_splat_u(k0 + (uint32_t)r * FI_PHILOX_W0);
+        K->k[r][1] = fi_splat_u(k1 + (uint32_t)r * FI_PHILOX_W1);
+    }
+}
+
+/* Philox4x32-10 of U independent counter vector sets c[u][0..3], in place;
+ * the U sets interleave so their dependency chains overlap. */
+FI_AI void fi_philox_v(int U, fi_vu c[][4], const fi_rkeys *K)
+{
+    FI_UNROLL for (int r = 0; r < FI_PHILOX_ROUNDS; r++) {
+        FI_UNROLL for (int u = 0; u < U; u++) {
+            fi_vu h0, l0, h1, l1;
+            fi_mulhilo(c[u][0], FI_PHILOX_M0, &h0, &l0);
+            fi_mulhilo(c[u][2], FI_PHILOX_M1, &h1, &l1);
+            c[u][0] = h1 ^ c[u][1] ^ K->k[r][0];
+            c[u][1] = l1;
+            c[u][2] = h0 ^ c[u][3] ^ K->k[r][1];
+            c[u][3] = l0;
+        }
+    }
+}
+
+/* Counters of U * FI_VW consecutive blocks from block b: set u, lane j is
+ * block b + u * FI_VW + j (with the carry into the high word). */
+FI_AI void fi_counters(int U, fi_vu c[][4], uint64_t b, uint64_t stream)
+{
+    fi_vu lane;
+    FI_UNROLL for (int j = 0; j < FI_VW; j++) lane[j] = (uint32_t)j;
+    FI_UNROLL for (int u = 0; u < U; u++) {
+        uint64_t bu = b + (uint64_t)u * FI_VW;
+        fi_vu lo = fi_splat_u((uint32_t)bu);
+        c[u][0] = lo + lane;
+        c[u][1] = fi_splat_u((uint32_t)(bu >> 32)) - (fi_vu)(c[u][0] < lo); /* +1 where it wrapped */
+        c[u][2] = fi_splat_u((uint32_t)stream);
+        c[u][3] = fi_splat_u((uint32_t)(stream >> 32));
+    }
+}
+
+#endif /* FASTINIT_SIMD_H */

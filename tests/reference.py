@@ -1,0 +1,244 @@
+"""A slow, obviously-correct NumPy model of fastinit's stream contract.
+
+The tests compare the compiled core with this, bit for bit.  Philox runs in
+NumPy uint64 arithmetic; every transform mirrors src/fi_math.h operation by
+operation in float32 or float64 NumPy arithmetic (IEEE, one rounding per
+operation, nothing fused).  Constants written as decimals in C are parsed
+here the way a C compiler parses a float literal: rounded once, to nearest.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+MASK32 = np.uint64(0xFFFFFFFF)
+M0, M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
+W0, W1 = 0x9E3779B9, 0xBB67AE85
+
+
+# ---------------------------------------------------------------- Philox
+
+
+def philox4x32_10(counters, key) -> np.ndarray:
+    """Philox4x32-10 of an (n, 4) array of 32-bit counters under key (k0, k1)."""
+    c = np.asarray(counters, dtype=np.uint64).reshape(-1, 4)
+    c0, c1, c2, c3 = (c[:, i].copy() for i in range(4))
+    k0, k1 = int(key[0]), int(key[1])
+    for r in range(10):
+        if r:
+            k0 = (k0 + W0) & 0xFFFFFFFF
+            k1 = (k1 + W1) & 0xFFFFFFFF
+        p0 = c0 * M0  # < 2**64: exact
+        p1 = c2 * M1
+        c0, c1, c2, c3 = (p1 >> np.uint64(32)) ^ c1 ^ np.uint64(k0), p1 & MASK32, \
+            (p0 >> np.uint64(32)) ^ c3 ^ np.uint64(k1), p0 & MASK32
+    return np.stack([c0, c1, c2, c3], axis=1).astype(np.uint32)
+
+
+def key_from_seed(seed) -> tuple[int, int]:
+    k = np.random.SeedSequence(seed).generate_state(2, np.uint32)
+    return int(k[0]), int(k[1])
+
+
+def words(key, stream: int, word_index) -> np.ndarray:
+    """Words at the given indices (uint64 array) of (key, stream)."""
+    w = np.asarray(word_index, dtype=np.uint64)
+    b = w >> np.uint64(2)
+    ctr = np.stack([b & MASK32, b >> np.uint64(32),
+                    np.full_like(b, stream & 0xFFFFFFFF), np.full_like(b, stream >> 32)], axis=1)
+    return philox4x32_10(ctr, key)[np.arange(w.size), (w & np.uint64(3)).astype(np.intp)]
+
+
+def raw(key, stream: int, start: int, n: int) -> np.ndarray:
+    return words(key, stream, np.uint64(start) + np.arange(n, dtype=np.uint64))
+
+
+# ------------------------------------------------------------ float32 ops
+
+
+def f32(literal: str) -> np.float32:
+    """A C float literal: the decimal rounded once to the nearest float32."""
+    exact = Fraction(literal)
+    x = np.float32(float(exact))
+    cands = [np.nextafter(x, np.float32(-np.inf)), x, np.nextafter(x, np.float32(np.inf))]
+    return min(cands, key=lambda c: (abs(Fraction(float(c)) - exact), int(np.array(c).view(np.uint32)) & 1))
+
+
+F = np.float32
+
+
+def _i32_to_f32(u):
+    return u.astype(np.int32).astype(np.float32)
+
+
+def unit_f32(u):
+    return _i32_to_f32(u >> np.uint32(8)) * F(2.0**-24)
+
+
+LOG_C = [f32(s) for s in ("7.0376836292e-2", "-1.1514610310e-1", "1.1676998740e-1", "-1.2420140846e-1",
+                          "1.4249322787e-1", "-1.6668057665e-1", "2.0000714765e-1", "-2.4999993993e-1",
+                          "3.3333331174e-1")]
+
+
+def log_f32(x):
+    ix = x.view(np.uint32) + np.uint32(0x3F800000 - 0x3F3504F3)
+    k = _i32_to_f32((ix >> np.uint32(23)).astype(np.int32) - np.int32(0x7F))
+    f = ((ix & np.uint32(0x007FFFFF)) + np.uint32(0x3F3504F3)).view(np.float32) - F(1)
+    z = f * f
+    y = LOG_C[0] * f + LOG_C[1]
+    for c in LOG_C[2:]:
+        y = y * f + c
+    y = y * f * z
+    y = y + k * f32("-2.12194440e-4")
+    y = y - F(0.5) * z
+    r = f + y
+    return r + k * f32("0.693359375")
+
+
+SIN_C = [f32(s) for s in ("-1.9515295891e-4", "8.3321608736e-3", "-1.6666654611e-1")]
+COS_C = [f32(s) for s in ("2.443315711809948e-5", "-1.388731625493765e-3", "4.166664568298827e-2")]
+PI_2_31 = F(float.fromhex("0x1.921fb6p-30"))  # pi / 2**31
+
+
+def box_muller_f32(u1, u2):
+    """(z0, z1) of word pairs (u1, u2), as fi_v_box_muller computes them."""
+    q = _i32_to_f32(u1 >> np.uint32(1)) * F(2.0**-31) + F(2.0**-32)
+    r = np.sqrt(log_f32(q) * F(-2))
+    v = u2 + np.uint32(0x20000000)
+    j = v >> np.uint32(30)
+    a = _i32_to_f32((v & np.uint32(0x3FFFFFFF)).astype(np.int32) - np.int32(0x20000000)) * PI_2_31
+    a2 = a * a
+    s = SIN_C[0] * a2 + SIN_C[1]
+    s = s * a2 + SIN_C[2]
+    s = s * a2 * a + a
+    c = COS_C[0] * a2 + COS_C[1]
+    c = c * a2 + COS_C[2]
+    c = c * a2 * a2
+    c = c - F(0.5) * a2 + F(1)
+    odd = (j & np.uint32(1)).astype(bool)
+    x = np.where(odd, s, c)
+    y = np.where(odd, c, s)
+    z0 = ((r * x).view(np.uint32) ^ (((j + np.uint32(1)) & np.uint32(2)) << np.uint32(30))).view(np.float32)
+    z1 = ((r * y).view(np.uint32) ^ ((j & np.uint32(2)) << np.uint32(30))).view(np.float32)
+    return z0, z1
+
+
+def _elements(start: int, n: int) -> np.ndarray:
+    return np.uint64(start) + np.arange(n, dtype=np.uint64)
+
+
+def uniform_f32(key, stream, start, n, a, b, lo, hi):
+    u = words(key, stream, _elements(start, n))
+    v = F(a) + F(b) * unit_f32(u)
+    v = np.where(v < F(lo), F(lo), v)
+    return np.where(v > F(hi), F(hi), v).astype(np.float32)
+
+
+def normal_f32(key, stream, start, n, a, b):
+    e = _elements(start, n)
+    even = e & ~np.uint64(1)
+    z0, z1 = box_muller_f32(words(key, stream, even), words(key, stream, even + np.uint64(1)))
+    z = np.where((e & np.uint64(1)).astype(bool), z1, z0)
+    return (F(a) + F(b) * z).astype(np.float32)
+
+
+# ------------------------------------------------------------ float64 ops
+
+
+def unit_f64(lo, hi):
+    top = (hi >> np.uint32(5)).astype(np.int32).astype(np.float64)
+    bot = (((hi & np.uint32(31)) << np.uint32(21)) | (lo >> np.uint32(11))).astype(np.int32).astype(np.float64)
+    return (top * 2.0**26 + bot) * 2.0**-53
+
+
+def log_f64(x):
+    ix = x.view(np.uint64) + np.uint64(0x3FF0000000000000 - 0x3FE6A09E667F3BCD)
+    k = ((ix >> np.uint64(52)) | np.uint64(0x4330000000000000)).view(np.float64) - (2.0**52 + 1023.0)
+    f = ((ix & np.uint64(0x000FFFFFFFFFFFFF)) + np.uint64(0x3FE6A09E667F3BCD)).view(np.float64) - 1.0
+    hfsq = 0.5 * f * f
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01))
+    t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01 +
+                                              w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)))
+    R = t2 + t1
+    return s * (hfsq + R) + k * 1.90821492927058770002e-10 - hfsq + f + k * 6.93147180369123816490e-01
+
+
+def _poly7(r, c):
+    y = np.full_like(r, c[0])
+    for ci in c[1:]:
+        y = y * r + ci
+    return y
+
+
+AS241_A = (2509.0809287301226727, 33430.575583588128105, 67265.770927008700853, 45921.953931549871457,
+           13731.693765509461125, 1971.5909503065514427, 133.14166789178437745, 3.387132872796366608)
+AS241_B = (5226.495278852854561, 28729.085735721942674, 39307.89580009271061, 21213.794301586595867,
+           5394.1960214247511077, 687.1870074920579083, 42.313330701600911252, 1.0)
+AS241_C = (7.7454501427834140764e-4, 0.0227238449892691845833, 0.24178072517745061177, 1.27045825245236838258,
+           3.64784832476320460504, 5.7694972214606914055, 4.6303378461565452959, 1.42343711074968357734)
+AS241_D = (1.05075007164441684324e-9, 5.475938084995344946e-4, 0.0151986665636164571966, 0.14810397642748007459,
+           0.68976733498510000455, 1.6763848301838038494, 2.05319162663775882187, 1.0)
+AS241_E = (2.01033439929228813265e-7, 2.71155556874348757815e-5, 0.0012426609473880784386, 0.026532189526576123093,
+           0.29656057182850489123, 1.7848265399172913358, 5.4637849111641143699, 6.6579046435011037772)
+AS241_F = (2.04426310338993978564e-15, 1.4215117583164458887e-7, 1.8463183175100546818e-5, 7.868691311456132591e-4,
+           0.0148753612908506148525, 0.13692988092273580531, 0.59983220655588793769, 1.0)
+
+
+def ppnd_tail_f64(p):
+    """-Phi^{-1}(p) for p in (0, 1/2], as fi_ppnd_tail_f64 computes it."""
+    p = np.asarray(p, dtype=np.float64)
+    q = p - 0.5
+    out = np.empty_like(p)
+    central = q >= -0.425
+    qc = q[central]
+    r = 0.180625 - qc * qc
+    out[central] = -(qc * _poly7(r, AS241_A) / _poly7(r, AS241_B))
+    pt = p[~central]
+    r = np.sqrt(-log_f64(pt))
+    near = r <= 5.0
+    rn = r[near] - 1.6
+    rf = r[~near] - 5.0
+    tail = np.empty_like(r)
+    tail[near] = _poly7(rn, AS241_C) / _poly7(rn, AS241_D)
+    tail[~near] = _poly7(rf, AS241_E) / _poly7(rf, AS241_F)
+    out[~central] = tail
+    return out
+
+
+def _pairs_f64(key, stream, start, n):
+    e = _elements(start, n)
+    lo = words(key, stream, e * np.uint64(2))
+    hi = words(key, stream, e * np.uint64(2) + np.uint64(1))
+    return lo, hi
+
+
+def uniform_f64(key, stream, start, n, a, b, lo_b, hi_b):
+    lo, hi = _pairs_f64(key, stream, start, n)
+    v = a + b * unit_f64(lo, hi)
+    v = np.where(v < lo_b, lo_b, v)
+    return np.where(v > hi_b, hi_b, v)
+
+
+def normal_f64(key, stream, start, n, a, b):
+    lo, hi = _pairs_f64(key, stream, start, n)
+    q = unit_f64(lo, hi) + 2.0**-54
+    h = ppnd_tail_f64(q * 0.5)
+    z = np.where((lo & np.uint32(1)).astype(bool), -h, h)
+    return a + b * z
+
+
+# ------------------------------------------------------- half precision
+
+
+def to_bf16_bits(x32):
+    b = x32.astype(np.float32).view(np.uint32)
+    return ((b + np.uint32(0x7FFF) + ((b >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)).astype(np.uint16)
+
+
+def to_f16_bits(x32):
+    return x32.astype(np.float32).astype(np.float16).view(np.uint16)

@@ -8,6 +8,10 @@ SIMD path come from their policy modules.
 
 from __future__ import annotations
 
+import functools
+import math
+import struct
+
 import numpy as np
 
 from . import _core, _simd, _threads
@@ -15,29 +19,40 @@ from . import _core, _simd, _threads
 # Kinds and dtypes of src/fi_core.h.
 RAW, CONST, UNIFORM, NORMAL = 0, 1, 2, 3
 _DT_U32, _DT_F32, _DT_F64, _DT_F16, _DT_BF16 = 0, 1, 2, 3, 4
-_CODES = {"uint32": _DT_U32, "float32": _DT_F32, "float64": _DT_F64, "float16": _DT_F16, "bfloat16": _DT_BF16}
+# Keyed by dtype object: np.dtype.name is slow enough to show in a small fill.
+_CODES = {np.dtype(np.uint32): _DT_U32, np.dtype(np.float32): _DT_F32, np.dtype(np.float64): _DT_F64,
+          np.dtype(np.float16): _DT_F16}
 
 
 def dtype_code(dt: np.dtype) -> int:
-    return _CODES[dt.name]
+    code = _CODES.get(dt)
+    if code is None and dt.name == "bfloat16":  # once: ml_dtypes' dtype joins the table
+        code = _CODES[dt] = _DT_BF16
+    return code
 
 
 def compute_type(dt: np.dtype) -> type:
     """The type values are computed in: float64 for float64, else float32."""
-    return np.float64 if dt.name == "float64" else np.float32
+    return np.float64 if dtype_code(dt) == _DT_F64 else np.float32
 
 
 def words_per_element(dt: np.dtype) -> int:
-    return 2 if dt.name == "float64" else 1
+    return 2 if dtype_code(dt) == _DT_F64 else 1
 
 
-def _in_compute(x: float, dt: np.dtype) -> float:
-    """x rounded to the compute type, as the float64 the core receives."""
-    return float(compute_type(dt)(x))
+def _in_compute(x: float, dt: np.dtype, name: str) -> float:
+    """x rounded to the compute type (float32 by round-to-nearest-even), as
+    the float64 the core receives."""
+    if dtype_code(dt) == _DT_F64:
+        return x
+    y = struct.unpack("f", struct.pack("f", x))[0]
+    if y in (math.inf, -math.inf):
+        raise OverflowError(f"{name} = {x} exceeds the range of float32")
+    return y
 
 
 def _next(x, dt: np.dtype, direction: float):
-    return np.nextafter(x, dt.type(direction), dtype=dt) if dt.name != "bfloat16" else _next_bf16(x, direction)
+    return np.nextafter(x, dt.type(direction), dtype=dt) if dtype_code(dt) != _DT_BF16 else _next_bf16(x, direction)
 
 
 def _next_bf16(x, direction: float):
@@ -57,28 +72,28 @@ def _next_bf16(x, direction: float):
 def inner_bounds(low: float, high: float, dt: np.dtype, closed_high: bool):
     """(lo, hi): the smallest dtype value >= low and the largest <= high (or
     < high when not closed_high), as floats; lo > hi when none lies between."""
-    lo = dt.type(low)
+    with np.errstate(over="ignore"):  # beyond the dtype's range: from +-inf inwards
+        lo = dt.type(low)
+        hi = dt.type(high)
     if float(lo) < low:
         lo = _next(lo, dt, np.inf)
-    hi = dt.type(high)
     if float(hi) > high or (not closed_high and float(hi) >= high):
         hi = _next(hi, dt, -np.inf)
     return float(lo), float(hi)
 
 
+@functools.lru_cache(maxsize=256)
 def uniform_params(low: float, high: float, dt: np.dtype):
     """(a, b, lo, hi) of a uniform [low, high) fill: clamp(a + b * unit, lo, hi)."""
-    b = _in_compute(high - low, dt)
-    if not np.isfinite(b):
-        raise OverflowError(f"high - low range exceeds the range of {compute_type(dt).__name__}")
+    b = _in_compute(high - low, dt, "high - low")
     lo, hi = inner_bounds(low, high, dt, closed_high=False)
     if lo > hi:
         raise ValueError(f"no {dt.name} value lies in [low, high) = [{low}, {high})")
-    return _in_compute(low, dt), b, lo, hi
+    return _in_compute(low, dt, "low"), b, lo, hi
 
 
 def normal_params(loc: float, scale: float, dt: np.dtype):
-    return _in_compute(loc, dt), _in_compute(scale, dt), -np.inf, np.inf
+    return _in_compute(loc, dt, "loc"), _in_compute(scale, dt, "scale"), -np.inf, np.inf
 
 
 def fill(out: np.ndarray, kind: int, a: float = 0.0, b: float = 0.0, lo: float = -np.inf,

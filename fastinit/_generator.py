@@ -10,10 +10,11 @@ ceil(n / 4) blocks, a float64 draw ceil(n / 2)), so successive draws never
 share a word.  The reservation is atomic: Python threads sharing a
 Generator get disjoint words.
 
-A draw with ``stream=`` (an int or a tensor name) is a pure function of
-(key, stream, element index): it starts at element 0 of that stream and does
-not move the position.  ``random_raw`` is pure as well: it returns words of
-any stream from any start, as the stream contract defines them.
+A draw with ``stream=`` (an int or a tensor name) and/or ``start=`` is a
+pure function of (key, stream, element index): it takes elements
+[start, start + size) of that stream (defaults 0 and 0) and does not move the
+position.  ``random_raw`` is pure as well: it returns words of any stream
+from any start, as the stream contract defines them.
 """
 
 from __future__ import annotations
@@ -103,47 +104,53 @@ class Generator:
 
     # -------------------------------------------------------- distributions
 
-    def random(self, size=None, dtype=None, out=None, *, stream=None):
+    def random(self, size=None, dtype=None, out=None, *, stream=None, start=None):
         """Floats in [0, 1): float32 from a word's top 24 bits, float64 from
         the top 53 bits of two words (NumPy's conventions)."""
-        dt, shape, s = self._request("random", size, dtype, out, stream)
-        return self._draw(_engine.UNIFORM, _engine.uniform_params(0.0, 1.0, dt), dt, shape, out, s)
+        dt, shape, addr = self._request("random", size, dtype, out, stream, start)
+        return self._draw(_engine.UNIFORM, _engine.uniform_params(0.0, 1.0, dt), dt, shape, out, addr)
 
-    def uniform(self, low=0.0, high=1.0, size=None, dtype=None, out=None, *, stream=None):
+    def uniform(self, low=0.0, high=1.0, size=None, dtype=None, out=None, *, stream=None, start=None):
         """Floats in [low, high): low + (high - low) * random(), rounded in
         the output dtype and kept inside [low, high)."""
         low, high = V.check_bounds(low, high)
-        dt, shape, s = self._request("uniform", size, dtype, out, stream)
+        dt, shape, addr = self._request("uniform", size, dtype, out, stream, start)
         if low == high:
-            return self._draw(_engine.CONST, (low, 0.0, -np.inf, np.inf), dt, shape, out, s)
-        return self._draw(_engine.UNIFORM, _engine.uniform_params(low, high, dt), dt, shape, out, s)
+            return self._draw(_engine.CONST, (low, 0.0, -np.inf, np.inf), dt, shape, out, addr)
+        return self._draw(_engine.UNIFORM, _engine.uniform_params(low, high, dt), dt, shape, out, addr)
 
-    def standard_normal(self, size=None, dtype=None, out=None, *, stream=None):
+    def standard_normal(self, size=None, dtype=None, out=None, *, stream=None, start=None):
         """Standard normal floats, by inverse CDF (one word per float32, two
         per float64; no rejection)."""
-        dt, shape, s = self._request("standard_normal", size, dtype, out, stream)
-        return self._draw(_engine.NORMAL, _engine.normal_params(0.0, 1.0, dt), dt, shape, out, s)
+        dt, shape, addr = self._request("standard_normal", size, dtype, out, stream, start)
+        return self._draw(_engine.NORMAL, _engine.normal_params(0.0, 1.0, dt), dt, shape, out, addr)
 
-    def normal(self, loc=0.0, scale=1.0, size=None, dtype=None, out=None, *, stream=None):
+    def normal(self, loc=0.0, scale=1.0, size=None, dtype=None, out=None, *, stream=None, start=None):
         """Normal floats: loc + scale * standard_normal(), computed in the
         output's compute type (float32 for 16- and 32-bit outputs)."""
         loc = V.check_real(loc, "loc")
         scale = V.check_nonnegative(scale, "scale")
-        dt, shape, s = self._request("normal", size, dtype, out, stream)
-        return self._draw(_engine.NORMAL, _engine.normal_params(loc, scale, dt), dt, shape, out, s)
+        dt, shape, addr = self._request("normal", size, dtype, out, stream, start)
+        return self._draw(_engine.NORMAL, _engine.normal_params(loc, scale, dt), dt, shape, out, addr)
 
     # ------------------------------------------------------------ internals
 
     @staticmethod
-    def _request(method, size, dtype, out, stream):
-        """Validate the arguments every fill method shares."""
+    def _request(method, size, dtype, out, stream, start):
+        """Validate the arguments every fill method shares.  Returns the
+        dtype, the shape (None for a scalar) and the address: None for a
+        sequential draw, else (stream id, first element)."""
         dt = V.resolve_dtype(dtype, out, np.float64, method)
         shape = V.check_size(size)
         if out is not None:
             V.check_output(out, dt, shape, method)
+            n = out.size
         else:
-            V.check_nbytes(shape or (), dt.itemsize)
-        return dt, shape, V.check_stream(stream)
+            n = V.check_nbytes(shape or (), dt.itemsize)
+        if stream is None and start is None:
+            return dt, shape, None
+        s = V.check_stream(stream) if stream is not None else 0
+        return dt, shape, (s, V.check_start(start if start is not None else 0, n))
 
     def _reserve(self, n: int, dt: np.dtype) -> int:
         """Take the blocks for n elements of dt; return the first element index."""
@@ -156,14 +163,14 @@ class Generator:
             self._block = first + blocks
         return first * 4 // wpe
 
-    def _draw(self, kind, params, dt, shape, out, stream):
+    def _draw(self, kind, params, dt, shape, out, address):
         scalar = out is None and shape is None
         if out is None:
             out = np.empty(() if shape is None else shape, dtype=dt)
-        if stream is None:
+        if address is None:
             stream, first = 0, self._reserve(out.size, dt)
         else:
-            first = 0
+            stream, first = address
         _engine.fill(out, kind, *params, key=self._key, stream=stream, gbase=first)
         return out.item() if scalar else out
 

@@ -23,9 +23,9 @@ import numpy as np
 _MAXDIM = 64
 _U64 = 1 << 64
 
-# The float dtypes fastinit fills; bfloat16 comes from ml_dtypes, imported
-# only when asked for.
-_FLOAT_NAMES = ("float32", "float64", "float16", "bfloat16")
+# The float dtypes fastinit fills (native byte order).  bfloat16 comes from
+# ml_dtypes, imported only when asked for, and joins the set when first seen.
+_FLOATS = {np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)}
 
 
 def as_dtype(dtype, name: str = "dtype") -> np.dtype:
@@ -42,9 +42,12 @@ def as_dtype(dtype, name: str = "dtype") -> np.dtype:
 
 def is_float_dtype(dt: np.dtype) -> bool:
     """float16/32/64 in native byte order, or ml_dtypes' bfloat16."""
-    if dt.name not in _FLOAT_NAMES or not dt.isnative:
-        return False
-    return dt.name == "bfloat16" or dt.kind == "f"
+    if dt in _FLOATS:
+        return True
+    if dt.kind == "V" and dt.itemsize == 2 and dt.name == "bfloat16":
+        _FLOATS.add(dt)
+        return True
+    return False
 
 
 def resolve_dtype(dtype, out, default, method: str) -> np.dtype:
@@ -113,12 +116,12 @@ def check_real(value, name: str) -> float:
     """A finite real scalar (Python or NumPy number, or a 0-d array)."""
     if isinstance(value, (bool, np.bool_)) or isinstance(value, (complex, np.complexfloating)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
+    if isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) != 0:
+        raise TypeError(f"{name} must be a scalar, got an array of shape {np.shape(value)}")
     try:
         x = float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if np.ndim(value) != 0:
-        raise TypeError(f"{name} must be a scalar, got an array of shape {np.shape(value)}")
     if not math.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x}")
     return x

@@ -6,6 +6,7 @@
  * Each element's value is a pure function of its global index, so neither
  * the block size, the thread count nor the layout changes any value.
  */
+#include <stdint.h>
 #include <string.h>
 
 #ifdef _OPENMP
@@ -133,7 +134,8 @@ static void copy_strided(char *dst, int64_t ostride, const char *src, size_t n, 
     }
 }
 
-/* n elements of one innermost run: global indices g + j * gs, at dst + j * os. */
+/* n elements of one innermost run: global indices g + j * gs, at dst + j * os.
+ * Kernels write whole aligned elements; anything else goes through a tile. */
 static void write_run(const fi_params *p, fi_run_fn run, uint64_t g, int64_t gs, char *dst, int64_t os,
                       size_t n, size_t isz)
 {
@@ -141,7 +143,7 @@ static void write_run(const fi_params *p, fi_run_fn run, uint64_t g, int64_t gs,
         double align;
         char bytes[FI_SCATTER_TILE * 8];
     } tile;
-    if (gs == 1 && os == (int64_t)isz) {
+    if (gs == 1 && os == (int64_t)isz && (uintptr_t)dst % isz == 0) {
         run(p, g, n, dst);
     } else if (gs == 1) {
         for (size_t k = 0; k < n; k += FI_SCATTER_TILE) {
@@ -212,12 +214,13 @@ int fi_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, in
     const fi_run_fn run = fi_runs[isa];
     const uint64_t n = hi - lo;
     const int64_t nblocks = (int64_t)((n + FI_BLOCK - 1) / FI_BLOCK);
-    if (nthreads < 1)
-        nthreads = 1;
     if (nthreads > nblocks)
         nthreads = (int)nblocks;
-    (void)nthreads;
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (nthreads > 1)
+    if (nthreads <= 1) { /* no thread team for small fills */
+        fill_range(p, L, lo, hi, run, isz);
+        return FI_OK;
+    }
+#pragma omp parallel for schedule(static) num_threads(nthreads)
     for (int64_t b = 0; b < nblocks; b++) {
         uint64_t b_lo = lo + (uint64_t)b * FI_BLOCK;
         uint64_t b_hi = hi - b_lo > FI_BLOCK ? b_lo + FI_BLOCK : hi;

@@ -34,12 +34,10 @@ FI_AI double fi_sqrt(double x) { return __builtin_sqrt(x); }
 /* Uniform [0, 1): the top 24 bits of a word (NumPy's float32 convention). */
 FI_AI fi_vf fi_v_unit(fi_vu u) { return fi_cvt((fi_vi)(u >> 8)) * 0x1p-24f; }
 
-/* Natural log for positive, normal x (Cephes' logf polynomial; ~1 ulp). */
-FI_AI fi_vf fi_v_log(fi_vf x)
+/* log(2^k (1 + f)) for f in [sqrt(1/2) - 1, sqrt(2) - 1]: Cephes' logf
+ * polynomial (about 1 ulp). */
+FI_AI fi_vf fi_v_log_kf(fi_vf k, fi_vf f)
 {
-    fi_vu ix = (fi_vu)x + (0x3f800000u - 0x3f3504f3u);
-    fi_vf k = fi_cvt((fi_vi)(ix >> 23) - 0x7f);
-    fi_vf f = (fi_vf)((ix & 0x007fffffu) + 0x3f3504f3u) - 1.0f; /* m - 1, m in [sqrt(1/2), sqrt(2)) */
     fi_vf z = f * f;
     fi_vf y = 7.0376836292e-2f * f + -1.1514610310e-1f;
     y = y * f + 1.1676998740e-1f;
@@ -56,16 +54,41 @@ FI_AI fi_vf fi_v_log(fi_vf x)
     return r + k * 0.693359375f;
 }
 
+/* x = 2^k m with m in [sqrt(1/2), sqrt(2)): k and f = m - 1 (exact). */
+FI_AI void fi_v_log_reduce(fi_vf x, fi_vf *k, fi_vf *f)
+{
+    fi_vu ix = (fi_vu)x + (0x3f800000u - 0x3f3504f3u);
+    *k = fi_cvt((fi_vi)(ix >> 23) - 0x7f);
+    *f = (fi_vf)((ix & 0x007fffffu) + 0x3f3504f3u) - 1.0f;
+}
+
+/* Natural log for positive, normal x. */
+FI_AI fi_vf fi_v_log(fi_vf x)
+{
+    fi_vf k, f;
+    fi_v_log_reduce(x, &k, &f);
+    return fi_v_log_kf(k, f);
+}
+
+/* An open-interval uniform from the top 31 bits of a word:
+ * ((u >> 1) + 1/2) 2^-31, in (0, 1]. */
+FI_AI fi_vf fi_v_unit31(fi_vu u) { return fi_cvt((fi_vi)(u >> 1)) * 0x1p-31f + 0x1p-32f; }
+
 /* Box-Muller on a pair of words (u1, u2) = (word 2k, word 2k + 1), giving
  * elements 2k (z0 = r cos t) and 2k + 1 (z1 = r sin t):
- *   q = (u1 >> 1) 2^-31 + 2^-32 in (0, 1],  r = sqrt(-2 log q)  (r <= 6.67);
+ *   q = unit31(u1) in (0, 1] and r = sqrt(-2 log q) (r <= 6.67), where for
+ *   q >= sqrt(1/2) the log polynomial gets f = -(1 - q) computed as
+ *   -unit31(~u1), exact where float32 q cannot get closer to 1 than 2^-24,
+ *   so small radii are not quantized;
  *   t = 2 pi u2 / 2^32, reduced exactly in integers to the nearest quarter
  *   turn j and an angle a in [-pi/4, pi/4); Cephes' sinf/cosf polynomials
  *   on a, then the quarter-turn rotation as swaps and sign flips. */
 FI_AI void fi_v_box_muller(fi_vu u1, fi_vu u2, fi_vf *z0, fi_vf *z1)
 {
-    fi_vf q = fi_cvt((fi_vi)(u1 >> 1)) * 0x1p-31f + 0x1p-32f;
-    fi_vf r = fi_vsqrt(fi_v_log(q) * -2.0f);
+    fi_vf k, f;
+    fi_v_log_reduce(fi_v_unit31(u1), &k, &f);
+    f = fi_select(k == 0.0f, -fi_v_unit31(~u1), f);
+    fi_vf r = fi_vsqrt(fi_v_log_kf(k, f) * -2.0f);
     fi_vu v = u2 + 0x20000000u;
     fi_vu j = v >> 30;
     fi_vf a = fi_cvt((fi_vi)(v & 0x3fffffffu) - 0x20000000) * 0x1.921fb6p-30f; /* pi / 2^31 */

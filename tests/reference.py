@@ -82,10 +82,22 @@ LOG_C = [f32(s) for s in ("7.0376836292e-2", "-1.1514610310e-1", "1.1676998740e-
                           "3.3333331174e-1")]
 
 
-def log_f32(x):
+def log_reduce_f32(x):
     ix = x.view(np.uint32) + np.uint32(0x3F800000 - 0x3F3504F3)
     k = _i32_to_f32((ix >> np.uint32(23)).astype(np.int32) - np.int32(0x7F))
     f = ((ix & np.uint32(0x007FFFFF)) + np.uint32(0x3F3504F3)).view(np.float32) - F(1)
+    return k, f
+
+
+def log_f32(x):
+    return log_kf_f32(*log_reduce_f32(x))
+
+
+def unit31_f32(u):
+    return _i32_to_f32(u >> np.uint32(1)) * F(2.0**-31) + F(2.0**-32)
+
+
+def log_kf_f32(k, f):
     z = f * f
     y = LOG_C[0] * f + LOG_C[1]
     for c in LOG_C[2:]:
@@ -104,8 +116,9 @@ PI_2_31 = F(float.fromhex("0x1.921fb6p-30"))  # pi / 2**31
 
 def box_muller_f32(u1, u2):
     """(z0, z1) of word pairs (u1, u2), as fi_v_box_muller computes them."""
-    q = _i32_to_f32(u1 >> np.uint32(1)) * F(2.0**-31) + F(2.0**-32)
-    r = np.sqrt(log_f32(q) * F(-2))
+    k, f = log_reduce_f32(unit31_f32(u1))
+    f = np.where(k == F(0), -unit31_f32(~u1), f)
+    r = np.sqrt(log_kf_f32(k, f) * F(-2))
     v = u2 + np.uint32(0x20000000)
     j = v >> np.uint32(30)
     a = _i32_to_f32((v & np.uint32(0x3FFFFFFF)).astype(np.int32) - np.int32(0x20000000)) * PI_2_31
@@ -242,3 +255,12 @@ def to_bf16_bits(x32):
 
 def to_f16_bits(x32):
     return x32.astype(np.float32).astype(np.float16).view(np.uint16)
+
+
+# ------------------------------------------------------------- helpers
+
+
+def bits(a) -> np.ndarray:
+    """The raw bits of an array, for exact comparison (-0.0 and NaN included)."""
+    a = np.ascontiguousarray(a)
+    return a.view({1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[a.dtype.itemsize])

@@ -1,0 +1,33 @@
+"""Command line: `python -m fastinit <command>`.
+
+Commands:
+  bench     fastinit against NumPy (and torch, if installed) on one buffer
+  config    print fastinit.show_config()
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0 if argv else 2
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "bench":
+        from ._bench import main as bench
+
+        return bench(rest)
+    if cmd == "config":
+        from ._config import show_config
+
+        show_config()
+        return 0
+    print(f"python -m fastinit: unknown command {cmd!r}\n\n{__doc__.strip()}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The same bytes whatever the thread count, SIMD path or memory layout."""
+
+import hashlib
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import fastinit
+from reference import bits
+
+N = 3 * 2**20 + 5  # several scheduling blocks per thread, and a ragged end
+
+
+def _fills(n=N):
+    g = fastinit.default_rng(99)
+    return {
+        "raw": g.random_raw(n, stream=3, start=5),
+        "normal_f32": g.normal(0.25, 1.5, n, dtype=np.float32, stream=3, start=5),
+        "uniform_f32": g.uniform(-2, 7, n, dtype=np.float32, stream=3, start=5),
+        "normal_f64": g.standard_normal(n // 3, stream=3, start=5),
+        "uniform_f64": g.uniform(-2, 7, n // 3, stream=3, start=5),
+        "normal_bf16": g.standard_normal(n, dtype="bfloat16", stream=3, start=5),
+        "normal_f16": g.standard_normal(n, dtype=np.float16, stream=3, start=5),
+    }
+
+
+def _digest(fills):
+    return {k: hashlib.sha256(bits(v).tobytes()).hexdigest() for k, v in fills.items()}
+
+
+@pytest.fixture(scope="module")
+def serial_digest():
+    fastinit.set_num_threads(1)
+    try:
+        return _digest(_fills())
+    finally:
+        fastinit.set_num_threads(fastinit._core.openmp_max_threads())
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
+def test_thread_counts_give_identical_bytes(threads, serial_digest, n_threads):
+    if not fastinit._core.openmp_version() and n_threads > 1:
+        pytest.skip("serial build")
+    fastinit.set_num_threads(n_threads)
+    assert fastinit.get_num_threads() == n_threads
+    assert _digest(_fills()) == serial_digest
+
+
+def test_threadpoolctl_limits_are_honoured(threads, serial_digest):
+    if not fastinit._core.openmp_version():
+        pytest.skip("serial build")
+    fastinit.set_num_threads(4)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        assert fastinit.get_num_threads() == 1
+        assert _digest(_fills()) == serial_digest
+    assert fastinit.get_num_threads() == 4
+
+
+def test_simd_paths_give_identical_bytes(simd, serial_digest):
+    assert _digest(_fills()) == serial_digest
+
+
+def test_small_fills_do_not_start_a_thread_team():
+    from fastinit import _threads
+
+    assert _threads.threads_for(4096) == 1
+    assert _threads.threads_for(_threads.SERIAL_BELOW - 1) == 1
+
+
+def test_set_num_threads_rejects_bad_values():
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        fastinit.set_num_threads(0)
+    with pytest.raises(TypeError, match="n must be an int"):
+        fastinit.set_num_threads(2.0)
+
+
+# ------------------------------------------------------------------ layouts
+
+
+# Non-contiguous views: (name, shape of the backing array, view of it).
+VIEWS = [
+    ("transposed", lambda s: s[::-1], lambda b: b.T),
+    ("strided", lambda s: (s[0], 3 * s[1]), lambda b: b[:, ::3]),
+    ("reversed", lambda s: s, lambda b: b[::-1, ::-1]),
+    ("sliced", lambda s: (2 * s[0], s[1] + 7), lambda b: b[1::2, 3:3 + (b.shape[1] - 7)]),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, "bfloat16"], ids=str)
+@pytest.mark.parametrize("shape", [(37, 1029), (1, 5), (300, 1)])
+@pytest.mark.parametrize("name,backing,view", VIEWS, ids=[v[0] for v in VIEWS])
+def test_non_contiguous_out_gets_the_contiguous_values(simd, dtype, shape, name, backing, view):
+    dt = fastinit._validate.as_dtype(dtype)
+    want = fastinit.default_rng(5).normal(1, 2, shape, dtype=dt, stream=11)
+    base = np.full(backing(shape), 7, dtype=dt)
+    touched = np.zeros(base.shape, dtype=bool)
+    view(touched)[...] = True
+    out = view(base)
+    assert out.shape == shape and not out.flags.c_contiguous or shape[0] == 1 or shape[1] == 1
+    assert fastinit.default_rng(5).normal(1, 2, out=out, stream=11) is out
+    np.testing.assert_array_equal(bits(out), bits(want))
+    assert (base[~touched].astype(np.float32) == 7).all()  # nothing outside the view was written
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, "bfloat16"], ids=str)
+def test_misaligned_out(simd, dtype):
+    """A view at an odd byte offset (unaligned for its type) is filled right."""
+    dt = fastinit._validate.as_dtype(dtype)
+    raw = np.zeros(1001 * dt.itemsize + 1, dtype=np.uint8)
+    out = raw[1:].view(dt)
+    assert not out.flags.aligned
+    fastinit.default_rng(5).standard_normal(out=out, stream=4)
+    want = fastinit.default_rng(5).standard_normal(1001, dtype=dt, stream=4)
+    np.testing.assert_array_equal(bits(out), bits(want))
+    assert raw[0] == 0
+
+
+def test_zero_d_and_empty_out(simd):
+    g = fastinit.default_rng(1)
+    z = np.zeros((), dtype=np.float32)
+    g.standard_normal(out=z, stream=2)
+    assert z == g.standard_normal(1, dtype=np.float32, stream=2)[0]
+    e = np.zeros((0, 5), dtype=np.float32)
+    assert g.standard_normal(out=e).shape == (0, 5)

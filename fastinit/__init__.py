@@ -6,7 +6,18 @@ global element index, distribution, dtype): the same bits on any number of
 threads, any SIMD path and any split of the work.
 """
 
-from ._core import STREAM_VERSION
+try:
+    from ._core import STREAM_VERSION
+except ImportError as exc:  # pragma: no cover - depends on how Python was started
+    import os as _os
+
+    if not any(f.startswith("_core.") for f in _os.listdir(_os.path.dirname(__file__))):
+        raise ImportError(
+            f"fastinit was imported from {_os.path.dirname(__file__)}, a source folder without the "
+            "compiled core (python -m ... from the repository root puts it first on sys.path). "
+            "Install fastinit and run from another folder, or use the `fastinit` command."
+        ) from exc
+    raise
 from ._config import show_config
 from ._generator import Generator, default_rng
 from ._threads import get_num_threads, set_num_threads

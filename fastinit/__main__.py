@@ -1,4 +1,4 @@
-"""Command line: `python -m fastinit <command>`.
+"""Command line: `fastinit <command>` (or `python -m fastinit <command>`).
 
 Commands:
   bench     fastinit against NumPy (and torch, if installed) on one buffer

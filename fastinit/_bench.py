@@ -138,7 +138,7 @@ def report(res: dict) -> str:
 def main(argv=None) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m fastinit bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="fastinit bench", description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=1 << 26, help="float32 elements (default 2**26)")
     p.add_argument("--repeat", type=int, default=5, help="timed runs per method (default 5)")
     p.add_argument("--threads", type=int, default=None, help="fastinit threads (default: all)")

@@ -18,6 +18,8 @@ except ImportError as exc:  # pragma: no cover - depends on how Python was start
             "Install fastinit and run from another folder, or use the `fastinit` command."
         ) from exc
     raise
+from ._api import *  # noqa: F403 - the initializers
+from ._api import __all__ as _initializers
 from ._config import show_config
 from ._generator import Generator, default_rng
 from ._threads import get_num_threads, set_num_threads
@@ -25,6 +27,7 @@ from ._threads import get_num_threads, set_num_threads
 __version__ = "0.1.0"
 
 __all__ = [
+    *_initializers,
     "STREAM_VERSION",
     "Generator",
     "default_rng",

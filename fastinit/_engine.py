@@ -14,10 +14,10 @@ import struct
 
 import numpy as np
 
-from . import _core, _simd, _threads
+from . import _core, _ndtr, _simd, _threads
 
 # Kinds and dtypes of src/fi_core.h.
-RAW, CONST, UNIFORM, NORMAL = 0, 1, 2, 3
+RAW, CONST, UNIFORM, NORMAL, TRUNCNORM = 0, 1, 2, 3, 4
 _DT_U32, _DT_F32, _DT_F64, _DT_F16, _DT_BF16 = 0, 1, 2, 3, 4
 # Keyed by dtype object: np.dtype.name is slow enough to show in a small fill.
 _CODES = {np.dtype(np.uint32): _DT_U32, np.dtype(np.float32): _DT_F32, np.dtype(np.float64): _DT_F64,
@@ -96,9 +96,62 @@ def normal_params(loc: float, scale: float, dt: np.dtype):
     return _in_compute(loc, dt, "loc"), _in_compute(scale, dt, "scale"), -np.inf, np.inf
 
 
+# ------------------------------------------------------------- specs
+# A spec is (kind, a, b, lo, hi[, c, d]): what _engine.fill and
+# Generator._draw take.
+
+# The standard deviation of a standard normal truncated to [-2, 2]: Keras and
+# JAX divide by it so that a truncated draw keeps the intended variance.
+TRUNCATED_STD = 0.87962566103423978
+
+
+def const_spec(value: float, dt: np.dtype):
+    """A constant, rounded once (to nearest even) to the dtype."""
+    with np.errstate(over="ignore"):
+        v = float(np.array(value, dtype=dt))
+    if not math.isfinite(v):
+        raise OverflowError(f"value {value} overflows {dt.name}")
+    return (CONST, v, 0.0, -math.inf, math.inf)
+
+
+def uniform_spec(low: float, high: float, dt: np.dtype):
+    if low == high:
+        return const_spec(low, dt)
+    return (UNIFORM, *uniform_params(low, high, dt))
+
+
+def normal_spec(mean: float, std: float, dt: np.dtype, truncated: bool = False):
+    """N(mean, std), or with truncated=True Keras' and JAX's truncated normal:
+    std / TRUNCATED_STD, cut at 2 of those standard deviations."""
+    if truncated:
+        s = std / TRUNCATED_STD
+        return truncnorm_spec(mean, s, mean - 2 * s, mean + 2 * s, dt)
+    return (NORMAL, *normal_params(mean, std, dt))
+
+
+def truncnorm_spec(mean: float, std: float, a: float, b: float, dt: np.dtype):
+    """N(mean, std) truncated to [a, b] (a < b): clamp(mean + s z, lo, hi) with
+    z = Phi^-1(c + d u); see fi_math.h.  Phi comes from fastinit._ndtr."""
+    lo, hi = inner_bounds(a, b, dt, closed_high=True)
+    if lo > hi:
+        raise ValueError(f"no {dt.name} value lies in [a, b] = [{a}, {b}]")
+    if std == 0:
+        return const_spec(min(max(mean, lo), hi), dt)
+    pa, pw, flipped = _ndtr.truncation((a - mean) / std, (b - mean) / std)
+    c, d = _in_compute(pa, dt, "Phi(a)"), _in_compute(pw, dt, "Phi(b) - Phi(a)")
+    # c + d u must stay a normal float for the smallest u (2^-32 or 2^-54)
+    smallest = 2.0**-94 if dtype_code(dt) != _DT_F64 else 2.0**-968
+    if not d >= smallest:
+        raise ValueError(f"[a, b] = [{a}, {b}] has probability {pw:.3g} under N({mean}, {std}): "
+                         f"too small to sample in {compute_type(dt).__name__}")
+    s = _in_compute(-std if flipped else std, dt, "std")
+    return (TRUNCNORM, _in_compute(mean, dt, "mean"), s, lo, hi, c, d)
+
+
 def fill(out: np.ndarray, kind: int, a: float = 0.0, b: float = 0.0, lo: float = -np.inf,
-         hi: float = np.inf, *, key, stream: int, gbase: int = 0, gstrides=None) -> np.ndarray:
+         hi: float = np.inf, c: float = 0.0, d: float = 0.0, *, key, stream: int, gbase: int = 0,
+         gstrides=None) -> np.ndarray:
     """Fill out (validated by the caller) in place and return it."""
-    _core.fill(out, kind, dtype_code(out.dtype), a, b, lo, hi, key[0], key[1], stream, gbase,
+    _core.fill(out, kind, dtype_code(out.dtype), a, b, c, d, lo, hi, key[0], key[1], stream, gbase,
                gstrides, _threads.threads_for(out.size), _simd.current(), _threads.SEGMENT)
     return out

@@ -19,17 +19,19 @@ from any start, as the stream contract defines them.
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
 
 from . import _engine
+from ._initializers import DETERMINISTIC_INITIALIZERS, InitializerMethods
 from . import _validate as V
 
 _BLOCKS_PER_STREAM = 1 << 62  # element indices of a float32 draw stay below 2**64
 
 
-class Generator:
+class Generator(InitializerMethods):
     """Random values for weight buffers from Philox4x32-10.
 
     Create one with :func:`fastinit.default_rng`.  Methods mirror
@@ -115,9 +117,8 @@ class Generator:
         the output dtype and kept inside [low, high)."""
         low, high = V.check_bounds(low, high)
         dt, shape, addr = self._request("uniform", size, dtype, out, stream, start)
-        if low == high:
-            return self._draw(_engine.CONST, (low, 0.0, -np.inf, np.inf), dt, shape, out, addr)
-        return self._draw(_engine.UNIFORM, _engine.uniform_params(low, high, dt), dt, shape, out, addr)
+        spec = _engine.uniform_spec(low, high, dt)
+        return self._draw(spec[0], spec[1:], dt, shape, out, addr)
 
     def standard_normal(self, size=None, dtype=None, out=None, *, stream=None, start=None):
         """Standard normal floats, by inverse CDF (one word per float32, two
@@ -133,24 +134,26 @@ class Generator:
         dt, shape, addr = self._request("normal", size, dtype, out, stream, start)
         return self._draw(_engine.NORMAL, _engine.normal_params(loc, scale, dt), dt, shape, out, addr)
 
+    # deterministic initializers, for rng.zeros(...) and the like
+    zeros = staticmethod(DETERMINISTIC_INITIALIZERS["zeros"])
+    ones = staticmethod(DETERMINISTIC_INITIALIZERS["ones"])
+    constant = staticmethod(DETERMINISTIC_INITIALIZERS["constant"])
+    eye = staticmethod(DETERMINISTIC_INITIALIZERS["eye"])
+    identity = staticmethod(DETERMINISTIC_INITIALIZERS["identity"])
+    dirac = staticmethod(DETERMINISTIC_INITIALIZERS["dirac"])
+
     # ------------------------------------------------------------ internals
 
     @staticmethod
-    def _request(method, size, dtype, out, stream, start):
+    def _request(method, size, dtype, out, stream, start, default=np.float64, size_name="size"):
         """Validate the arguments every fill method shares.  Returns the
         dtype, the shape (None for a scalar) and the address: None for a
         sequential draw, else (stream id, first element)."""
-        dt = V.resolve_dtype(dtype, out, np.float64, method)
-        shape = V.check_size(size)
-        if out is not None:
-            V.check_output(out, dt, shape, method)
-            n = out.size
-        else:
-            n = V.check_nbytes(shape or (), dt.itemsize)
+        dt, shape = V.check_target(method, size, out, dtype, default, size_name)
         if stream is None and start is None:
             return dt, shape, None
         s = V.check_stream(stream) if stream is not None else 0
-        return dt, shape, (s, V.check_start(start if start is not None else 0, n))
+        return dt, shape, (s, V.check_start(start if start is not None else 0, math.prod(shape or ())))
 
     def _reserve(self, n: int, dt: np.dtype) -> int:
         """Take the blocks for n elements of dt; return the first element index."""

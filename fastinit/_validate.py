@@ -97,7 +97,7 @@ def check_nbytes(shape, itemsize: int, name: str = "size") -> int:
     return n
 
 
-def check_output(out, dtype: np.dtype, shape, method: str) -> None:
+def check_output(out, dtype: np.dtype, shape, method: str, size_name: str = "size") -> None:
     """NumPy's rules for `out=` (see the module docstring)."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{method}: out must be a numpy.ndarray, got {type(out).__name__}")
@@ -107,9 +107,22 @@ def check_output(out, dtype: np.dtype, shape, method: str) -> None:
             + ("" if out.dtype.isnative else " (non-native byte order)")
         )
     if shape is not None and tuple(shape) != out.shape:
-        raise ValueError(f"{method}: size must match out.shape when used together ({tuple(shape)} != {out.shape})")
+        raise ValueError(f"{method}: {size_name} must match out.shape when used together ({tuple(shape)} != {out.shape})")
     if not out.flags.writeable:
         raise ValueError(f"{method}: out is read-only")
+
+
+def check_target(method: str, size, out, dtype, default, size_name: str = "size"):
+    """The dtype and shape a fill writes: from `size` and/or `out` (which must
+    agree) and `dtype` (else out's, else `default`).  The shape is None when
+    neither size nor out is given (a scalar draw)."""
+    dt = resolve_dtype(dtype, out, default, method)
+    shape = check_size(size, size_name)
+    if out is not None:
+        check_output(out, dt, shape, method, size_name)
+        return dt, out.shape
+    check_nbytes(shape or (), dt.itemsize, size_name)
+    return dt, shape
 
 
 def check_real(value, name: str) -> float:
@@ -176,6 +189,12 @@ def check_start(start, count: int, name: str = "start") -> int:
     if s + count > _U64:
         raise ValueError(f"{name}: elements [{s}, {s + count}) run past the end of the stream (2**64)")
     return s
+
+
+def check_choice(value, name: str, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
 
 
 def check_positive_int(value, name: str) -> int:

@@ -30,6 +30,7 @@ cdef extern from "fi_core.h" nogil:
         int kind
         int dtype
         double a, b
+        double c, d
         double lo, hi
 
     ctypedef struct fi_layout:
@@ -53,7 +54,7 @@ STREAM_VERSION = FI_STREAM_VERSION
 ISA_NAMES = tuple(fi_isa_name(i).decode() for i in range(FI_ISA_COUNT))
 
 
-def fill(cnp.ndarray out, int kind, int dtype, double a, double b, double lo, double hi,
+def fill(cnp.ndarray out, int kind, int dtype, double a, double b, double c, double d, double lo, double hi,
          uint32_t key0, uint32_t key1, uint64_t stream, uint64_t gbase, object gstrides,
          int nthreads, int isa, uint64_t segment):
     """Fill `out` in place with values of global elements gbase + ... .
@@ -69,7 +70,7 @@ def fill(cnp.ndarray out, int kind, int dtype, double a, double b, double lo, do
     cdef int64_t gstride[FI_MAXDIM]
     cdef int64_t *gptr = NULL
     cdef int nd = cnp.PyArray_NDIM(out)
-    cdef int d, rc = FI_OK
+    cdef int k, rc = FI_OK
     cdef uint64_t n, pos, end
 
     p.key[0] = key0
@@ -79,16 +80,18 @@ def fill(cnp.ndarray out, int kind, int dtype, double a, double b, double lo, do
     p.dtype = dtype
     p.a = a
     p.b = b
+    p.c = c
+    p.d = d
     p.lo = lo
     p.hi = hi
-    for d in range(nd):
-        shape[d] = cnp.PyArray_DIMS(out)[d]
-        ostride[d] = cnp.PyArray_STRIDES(out)[d]
+    for k in range(nd):
+        shape[k] = cnp.PyArray_DIMS(out)[k]
+        ostride[k] = cnp.PyArray_STRIDES(out)[k]
     if gstrides is not None:
         if len(gstrides) != nd:
             raise ValueError("gstrides must have one entry per dimension of out")
-        for d in range(nd):
-            gstride[d] = gstrides[d]
+        for k in range(nd):
+            gstride[k] = gstrides[k]
         gptr = gstride
     if fi_layout_init(&L, nd, shape, ostride, gptr, <char *>cnp.PyArray_DATA(out), gbase) != FI_OK:
         raise ValueError("invalid layout")

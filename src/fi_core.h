@@ -37,6 +37,7 @@ enum {
     FI_KIND_CONST = 1,     /* a = value */
     FI_KIND_UNIFORM = 2,   /* clamp(a + b * unit, lo, hi) */
     FI_KIND_NORMAL = 3,    /* a + b * z */
+    FI_KIND_TRUNCNORM = 4, /* clamp(a + b * Phi^-1(c + d * unit), lo, hi) */
     FI_KIND_COUNT
 };
 
@@ -52,6 +53,7 @@ typedef struct fi_params {
     int kind;
     int dtype;
     double a, b;   /* see the kinds above */
+    double c, d;   /* FI_KIND_TRUNCNORM: Phi(alpha), Phi(beta) - Phi(alpha) */
     double lo, hi; /* inclusive clamp of bounded kinds */
 } fi_params;
 

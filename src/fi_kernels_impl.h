@@ -36,7 +36,7 @@
 
 /* The float parameters of a 32-bit kind. */
 typedef struct {
-    float a, b, lo, hi;
+    float a, b, c, d, lo, hi;
 } tf_params;
 
 /* Elements [4 b, 4 b + U FI_GROUP) of a 32-bit kind, in element order, to
@@ -57,6 +57,16 @@ FI_AI void step32(int U, int kind, const fi_rkeys *K, uint64_t stream, uint64_t 
         FI_UNROLL for (int u = 0; u < U; u++) {
             FI_UNROLL for (int k = 0; k < 4; k++) {
                 fi_vf v = t->a + t->b * fi_v_unit(c[u][k]);
+                v = fi_select(v < lo, lo, v);
+                z[u][k] = fi_select(v > hi, hi, v);
+            }
+        }
+    } else if (kind == FI_KIND_TRUNCNORM) {
+        const fi_vf cv = fi_splat_f(t->c), dv = fi_splat_f(t->d);
+        const fi_vf lo = fi_splat_f(t->lo), hi = fi_splat_f(t->hi);
+        FI_UNROLL for (int u = 0; u < U; u++) {
+            FI_UNROLL for (int k = 0; k < 4; k++) {
+                fi_vf v = t->a + t->b * fi_v_truncnorm_z(c[u][k], cv, dv);
                 v = fi_select(v < lo, lo, v);
                 z[u][k] = fi_select(v > hi, hi, v);
             }
@@ -106,7 +116,7 @@ FI_AI void run32(const fi_params *p, int kind, uint64_t g, size_t n, char *dst)
 {
     const int dt = p->dtype;
     const size_t isz = dt == FI_DT_F16 || dt == FI_DT_BF16 ? 2 : 4;
-    const tf_params t = {(float)p->a, (float)p->b, (float)p->lo, (float)p->hi};
+    const tf_params t = {(float)p->a, (float)p->b, (float)p->c, (float)p->d, (float)p->lo, (float)p->hi};
     fi_rkeys K;
     fi_rkeys_init(&K, p->key[0], p->key[1]);
     uint32_t tile[FI_STEP] FI_ALIGN;
@@ -162,7 +172,7 @@ static void run_f64(const fi_params *p, uint64_t g, size_t n, double *dst)
     uint32_t w[4 * (FI_TILE64 / 2 + 1 + FI_VW)] FI_ALIGN; /* whole groups of blocks */
     fi_rkeys K;
     fi_rkeys_init(&K, p->key[0], p->key[1]);
-    const double a = p->a, bb = p->b, lo = p->lo, hi = p->hi;
+    const double a = p->a, bb = p->b, c = p->c, d = p->d, lo = p->lo, hi = p->hi;
     while (n > 0) {
         size_t off = 2 * (size_t)(g & 1u); /* element g uses words 2g, 2g + 1 */
         size_t m = FI_TILE64 - off / 2 < n ? FI_TILE64 - off / 2 : n;
@@ -172,6 +182,12 @@ static void run_f64(const fi_params *p, uint64_t g, size_t n, double *dst)
         if (p->kind == FI_KIND_UNIFORM) {
             for (size_t i = 0; i < m; i++) {
                 double v = a + bb * fi_unit_f64(ww[2 * i], ww[2 * i + 1]);
+                v = v < lo ? lo : v;
+                dst[i] = v > hi ? hi : v;
+            }
+        } else if (p->kind == FI_KIND_TRUNCNORM) {
+            for (size_t i = 0; i < m; i++) {
+                double v = a + bb * fi_truncnorm_z_f64(ww[2 * i], ww[2 * i + 1], c, d);
                 v = v < lo ? lo : v;
                 dst[i] = v > hi ? hi : v;
             }
@@ -229,6 +245,12 @@ void FI_RUN_NAME(const fi_params *p, uint64_t g, size_t n, void *dst)
             run_f64(p, g, n, dst);
         else
             run32(p, FI_KIND_NORMAL, g, n, dst);
+        break;
+    case FI_KIND_TRUNCNORM:
+        if (p->dtype == FI_DT_F64)
+            run_f64(p, g, n, dst);
+        else
+            run32(p, FI_KIND_TRUNCNORM, g, n, dst);
         break;
     default:
         break;

@@ -106,6 +106,64 @@ FI_AI void fi_v_box_muller(fi_vu u1, fi_vu u2, fi_vf *z0, fi_vf *z1)
     *z1 = (fi_vf)((fi_vu)(r * y) ^ ((j & 2u) << 30));
 }
 
+/* Giles' single-precision erfinv ("Approximating the erfinv function", GPU
+ * Computing Gems, 2011): central and tail polynomials in w. */
+FI_AI fi_vf fi_v_erfinv_central(fi_vf w)
+{
+    fi_vf v = w - 2.5f;
+    fi_vf p = 2.81022636e-08f * v + 3.43273939e-07f;
+    p = p * v + -3.5233877e-06f;
+    p = p * v + -4.39150654e-06f;
+    p = p * v + 0.00021858087f;
+    p = p * v + -0.00125372503f;
+    p = p * v + -0.00417768164f;
+    p = p * v + 0.246640727f;
+    return p * v + 1.50140941f;
+}
+
+FI_AI fi_vf fi_v_erfinv_tail(fi_vf w)
+{
+    fi_vf v = fi_vsqrt(w) - 3.0f;
+    fi_vf p = -0.000200214257f * v + 0.000100950558f;
+    p = p * v + 0.00134934322f;
+    p = p * v + -0.00367342844f;
+    p = p * v + 0.00573950773f;
+    p = p * v + -0.0076224613f;
+    p = p * v + 0.00943887047f;
+    p = p * v + 1.00167406f;
+    return p * v + 2.83297682f;
+}
+
+/* The z > 0 with P(|Z| > z) = q, for q in (0, 1]: sqrt(2) erfinv(1 - q),
+ * with Giles' w = -log((1 - x)(1 + x)) written as -log(q (2 - q)) so that
+ * small tail probabilities keep their precision.  The tail polynomial
+ * (w >= 5, q < 0.0034) is computed only when some lane needs it; lanes take
+ * the same value either way. */
+FI_AI fi_vf fi_v_halfnormal(fi_vf q)
+{
+    fi_vf w = -fi_v_log(q * (2.0f - q));
+    fi_vf p = fi_v_erfinv_central(w);
+    fi_vi tail = w >= 5.0f;
+    if (fi_any(tail))
+        p = fi_select(tail, fi_v_erfinv_tail(w), p);
+    return p * (1.0f - q) * 1.41421356f;
+}
+
+/* Truncated normal by inverse CDF, one word per element:
+ *   x = unit31(u),  p = min(c + d x, 1 - 2^-24),
+ *   z = p < 1/2 ? -halfnormal(2 p) : halfnormal(2 (1 - p))
+ * (2 p and 1 - p are exact), so z = Phi^-1(p) for p in (Phi(alpha), Phi(beta)).
+ * The caller scales, shifts and clamps. */
+FI_AI fi_vf fi_v_truncnorm_z(fi_vu u, fi_vf c, fi_vf d)
+{
+    fi_vf p = c + d * fi_v_unit31(u);
+    p = fi_select(p > 0x1.fffffep-1f, fi_splat_f(0x1.fffffep-1f), p);
+    fi_vi lower = p < 0.5f;
+    fi_vf om = 1.0f - p;
+    fi_vf h = fi_v_halfnormal(fi_select(lower, p + p, om + om));
+    return (fi_vf)((fi_vu)h ^ ((fi_vu)lower & 0x80000000u));
+}
+
 /* --------------------------------------------------------- float64 scalars */
 
 /* float64 in [0, 1): the top 53 bits of (hi << 32 | lo).  The 53-bit integer
@@ -190,6 +248,16 @@ FI_AI double fi_std_normal_f64(uint32_t lo, uint32_t hi)
     double q = fi_unit_f64(lo, hi) + 0x1p-54;
     double h = fi_ppnd_tail_f64(q * 0.5);
     return (lo & 1u) ? -h : h;
+}
+
+/* Truncated normal, float64: x = top 53 bits 2^-53 + 2^-54 in (0, 1],
+ * p = min(c + d x, 1 - 2^-53), z = p < 1/2 ? -H(p) : H(1 - p) with
+ * H(p) = -Phi^-1(p) (AS 241; 1 - p is exact for p >= 1/2). */
+FI_AI double fi_truncnorm_z_f64(uint32_t lo, uint32_t hi, double c, double d)
+{
+    double p = c + d * (fi_unit_f64(lo, hi) + 0x1p-54);
+    p = p > 0x1.fffffffffffffp-1 ? 0x1.fffffffffffffp-1 : p;
+    return p < 0.5 ? -fi_ppnd_tail_f64(p) : fi_ppnd_tail_f64(1.0 - p);
 }
 
 /* -------------------------------------------------------- half precision */

@@ -56,6 +56,20 @@ FI_AI fi_vf fi_cvt(fi_vi x) { return __builtin_convertvector(x, fi_vf); }
 /* Lane-wise select: m is -1 (take a) or 0 (take b), as comparisons give. */
 FI_AI fi_vf fi_select(fi_vi m, fi_vf a, fi_vf b) { return (fi_vf)(((fi_vi)a & m) | ((fi_vi)b & ~m)); }
 
+/* Whether any lane of a comparison mask is set. */
+FI_AI int fi_any(fi_vi m)
+{
+#if defined(__AVX512F__)
+    return _mm512_test_epi32_mask((__m512i)m, (__m512i)m) != 0;
+#elif defined(__AVX2__)
+    return !_mm256_testz_si256((__m256i)m, (__m256i)m);
+#else
+    int32_t acc = 0;
+    FI_UNROLL for (int i = 0; i < FI_VW; i++) acc |= m[i];
+    return acc != 0;
+#endif
+}
+
 /* Correctly rounded IEEE square root. */
 FI_AI fi_vf fi_vsqrt(fi_vf x)
 {

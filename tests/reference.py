@@ -138,6 +138,43 @@ def box_muller_f32(u1, u2):
     return z0, z1
 
 
+ERFINV_C = [f32(x) for x in ("2.81022636e-08", "3.43273939e-07", "-3.5233877e-06", "-4.39150654e-06",
+                              "0.00021858087", "-0.00125372503", "-0.00417768164", "0.246640727", "1.50140941")]
+ERFINV_T = [f32(x) for x in ("-0.000200214257", "0.000100950558", "0.00134934322", "-0.00367342844",
+                              "0.00573950773", "-0.0076224613", "0.00943887047", "1.00167406", "2.83297682")]
+
+
+def _horner32(v, coefs):
+    p = coefs[0] * v + coefs[1]
+    for c in coefs[2:]:
+        p = p * v + c
+    return p
+
+
+def halfnormal_f32(q):
+    """fi_v_halfnormal: sqrt(2) erfinv(1 - q) by Giles' polynomials."""
+    w = -log_f32(q * (F(2) - q))
+    central = _horner32(w - F(2.5), ERFINV_C)
+    with np.errstate(invalid="ignore"):
+        tail = _horner32(np.sqrt(w) - F(3), ERFINV_T)
+    p = np.where(w >= F(5), tail, central)
+    return p * (F(1) - q) * f32("1.41421356")
+
+
+def truncnorm_f32(key, stream, start, n, a, b, c, d, lo, hi):
+    u = words(key, stream, _elements(start, n))
+    p = F(c) + F(d) * unit31_f32(u)
+    pmax = F(float.fromhex("0x1.fffffep-1"))
+    p = np.where(p > pmax, pmax, p)
+    lower = p < F(0.5)
+    om = F(1) - p
+    h = halfnormal_f32(np.where(lower, p + p, om + om))
+    z = np.where(lower, -h, h)
+    v = F(a) + F(b) * z
+    v = np.where(v < F(lo), F(lo), v)
+    return np.where(v > F(hi), F(hi), v).astype(np.float32)
+
+
 def _elements(start: int, n: int) -> np.ndarray:
     return np.uint64(start) + np.arange(n, dtype=np.uint64)
 
@@ -243,6 +280,18 @@ def normal_f64(key, stream, start, n, a, b):
     h = ppnd_tail_f64(q * 0.5)
     z = np.where((lo & np.uint32(1)).astype(bool), -h, h)
     return a + b * z
+
+
+def truncnorm_f64(key, stream, start, n, a, b, c, d, lo_b, hi_b):
+    lo, hi = _pairs_f64(key, stream, start, n)
+    p = c + d * (unit_f64(lo, hi) + 2.0**-54)
+    pmax = float.fromhex("0x1.fffffffffffffp-1")
+    p = np.where(p > pmax, pmax, p)
+    lower = p < 0.5
+    z = np.where(lower, -ppnd_tail_f64(np.where(lower, p, 0.5)), ppnd_tail_f64(np.where(lower, 0.5, 1.0 - p)))
+    v = a + b * z
+    v = np.where(v < lo_b, lo_b, v)
+    return np.where(v > hi_b, hi_b, v)
 
 
 # ------------------------------------------------------- half precision

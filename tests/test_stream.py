@@ -133,6 +133,41 @@ def test_float_fills_large(simd, dist, dtype):
     np.testing.assert_array_equal(bits(_fill(dist, dtype, 7, start, n)), bits(_expected(dist, dtype, 7, start, n)))
 
 
+# Truncated normals: (mean, std, a, b), covering both halves, a one-sided
+# upper tail (mirrored to the lower tail) and a far one-sided cut.
+TRUNC = [(0.0, 1.0, -2.0, 2.0), (0.1, 0.02, 0.05, 0.2), (0.0, 1.0, 2.0, 3.0), (1.0, 2.0, -30.0, 1.5)]
+
+
+@pytest.mark.parametrize("dtype", _dtypes(), ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("params", TRUNC, ids=str)
+@pytest.mark.parametrize("n,start", [(0, 0), (1, 5), (5, 3), (1023, 2**32 + 1), (2**20 + 3, 6)])
+def test_truncated_normal(simd, dtype, params, n, start):
+    from fastinit import _engine
+
+    dt = fastinit._validate.as_dtype(dtype)
+    mean, std, a, b = params
+    kind, *spec = _engine.truncnorm_spec(mean, std, a, b, dt)
+    assert kind == _engine.TRUNCNORM
+    pa, pw, flipped = fastinit._ndtr.truncation((a - mean) / std, (b - mean) / std)
+    assert flipped == ((a - mean) / std > 0)
+    sa, sb, lo, hi, c, d = spec
+    got = rng().truncated_normal((n,), mean, std, a, b, dtype=dt, stream=9) if start == 0 else None
+    if start:
+        out = np.empty(n, dtype=dt)
+        rng()._draw(kind, tuple(spec), dt, (n,), out, (9, start))
+        got = out
+    if dt == np.float64:
+        want = R.truncnorm_f64(KEY, 9, start, n, sa, sb, c, d, lo, hi)
+    else:
+        want = R.truncnorm_f32(KEY, 9, start, n, sa, sb, c, d, lo, hi)
+        if dt.name == "bfloat16":
+            want = R.to_bf16_bits(want).view(dt)
+        elif dt == np.float16:
+            want = R.to_f16_bits(want).view(dt)
+    np.testing.assert_array_equal(bits(got), bits(want))
+    assert (got.astype(np.float64) >= a).all() and (got.astype(np.float64) <= b).all()
+
+
 def test_sequential_draws_follow_the_position():
     """Without stream/start, a draw takes the elements from the Generator's
     next unused block of stream 0 and moves past every block it used."""

@@ -1,0 +1,52 @@
+"""The module-level initializer functions: each random one is its Generator
+method with an extra ``rng=`` (None, an int seed, a SeedSequence or a
+Generator), as SPEC 7 has it."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+import numpy as np
+
+from ._fans import calculate_gain, compute_fans
+from ._generator import Generator, default_rng
+from ._initializers import DETERMINISTIC_INITIALIZERS, RANDOM_INITIALIZERS
+
+_RNG = inspect.Parameter("rng", inspect.Parameter.KEYWORD_ONLY, default=None)
+
+
+def _module_function(name: str):
+    method = getattr(Generator, name)
+
+    @functools.wraps(method)
+    def function(*args, rng=None, **kwargs):
+        return getattr(default_rng(rng), name)(*args, **kwargs)
+
+    params = list(inspect.signature(method).parameters.values())[1:]  # without self
+    pos = [p for p in params if p.kind is not p.KEYWORD_ONLY]
+    kw = [p for p in params if p.kind is p.KEYWORD_ONLY]
+    function.__signature__ = inspect.Signature(pos + kw + [_RNG])
+    function.__name__ = function.__qualname__ = name
+    del function.__wrapped__
+    return function
+
+
+def uniform(shape=None, low=0.0, high=1.0, *, out=None, dtype=None, rng=None, stream=None):
+    """U(low, high) (torch's uniform_, whose a, b are low, high); float32 by default.
+    Generator.uniform is NumPy's method (float64 by default)."""
+    return default_rng(rng).uniform(low, high, shape, dtype=dtype or (None if out is not None else np.float32),
+                                    out=out, stream=stream)
+
+
+def normal(shape=None, mean=0.0, std=1.0, *, out=None, dtype=None, rng=None, stream=None):
+    """N(mean, std) (torch's normal_); float32 by default.  Generator.normal is
+    NumPy's method (loc, scale; float64 by default)."""
+    return default_rng(rng).normal(mean, std, shape, dtype=dtype or (None if out is not None else np.float32),
+                                   out=out, stream=stream)
+
+
+globals().update({name: _module_function(name) for name in RANDOM_INITIALIZERS})
+globals().update(DETERMINISTIC_INITIALIZERS)
+
+__all__ = ["uniform", "normal", "calculate_gain", "compute_fans", *RANDOM_INITIALIZERS, *DETERMINISTIC_INITIALIZERS]

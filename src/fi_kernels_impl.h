@@ -62,11 +62,25 @@ FI_AI void step32(int U, int kind, const fi_rkeys *K, uint64_t stream, uint64_t 
             }
         }
     } else if (kind == FI_KIND_TRUNCNORM) {
+        /* in phases over the 4 vectors of a group, so that one branch per
+         * group decides whether any lane needs the erfinv tail polynomial */
         const fi_vf cv = fi_splat_f(t->c), dv = fi_splat_f(t->d);
         const fi_vf lo = fi_splat_f(t->lo), hi = fi_splat_f(t->hi);
         FI_UNROLL for (int u = 0; u < U; u++) {
+            fi_vf q[4], w[4];
+            fi_vi lower[4], tail = {0};
             FI_UNROLL for (int k = 0; k < 4; k++) {
-                fi_vf v = t->a + t->b * fi_v_truncnorm_z(c[u][k], cv, dv);
+                q[k] = fi_v_truncnorm_q(c[u][k], cv, dv, &lower[k]);
+                w[k] = fi_v_halfnormal_w(q[k]);
+                z[u][k] = fi_v_erfinv_central(w[k]);
+                tail |= fi_v_halfnormal_needs_tail(w[k]);
+            }
+            if (fi_any(tail)) {
+                FI_UNROLL for (int k = 0; k < 4; k++)
+                    z[u][k] = fi_select(fi_v_halfnormal_needs_tail(w[k]), fi_v_erfinv_tail(w[k]), z[u][k]);
+            }
+            FI_UNROLL for (int k = 0; k < 4; k++) {
+                fi_vf v = t->a + t->b * fi_v_negate_where(lower[k], fi_v_halfnormal_finish(z[u][k], q[k]));
                 v = fi_select(v < lo, lo, v);
                 z[u][k] = fi_select(v > hi, hi, v);
             }

@@ -134,35 +134,35 @@ FI_AI fi_vf fi_v_erfinv_tail(fi_vf w)
     return p * v + 2.83297682f;
 }
 
-/* The z > 0 with P(|Z| > z) = q, for q in (0, 1]: sqrt(2) erfinv(1 - q),
- * with Giles' w = -log((1 - x)(1 + x)) written as -log(q (2 - q)) so that
- * small tail probabilities keep their precision.  The tail polynomial
- * (w >= 5, q < 0.0034) is computed only when some lane needs it; lanes take
- * the same value either way. */
-FI_AI fi_vf fi_v_halfnormal(fi_vf q)
-{
-    fi_vf w = -fi_v_log(q * (2.0f - q));
-    fi_vf p = fi_v_erfinv_central(w);
-    fi_vi tail = w >= 5.0f;
-    if (fi_any(tail))
-        p = fi_select(tail, fi_v_erfinv_tail(w), p);
-    return p * (1.0f - q) * 1.41421356f;
-}
+/* The z > 0 with P(|Z| > z) = q, for q in (0, 1], is sqrt(2) erfinv(1 - q).
+ * With Giles' w = -log((1 - x)(1 + x)) written as -log(q (2 - q)) small tail
+ * probabilities keep their precision; the erfinv polynomial is the central
+ * one for w < 5 and the tail one (q < 0.0034) for w >= 5.  Kernels compute
+ * the tail polynomial only when some lane of a step needs it; a lane's value
+ * is the same either way.  In three phases: */
+FI_AI fi_vf fi_v_halfnormal_w(fi_vf q) { return -fi_v_log(q * (2.0f - q)); }
+
+FI_AI fi_vi fi_v_halfnormal_needs_tail(fi_vf w) { return w >= 5.0f; }
+
+FI_AI fi_vf fi_v_halfnormal_finish(fi_vf p, fi_vf q) { return p * (1.0f - q) * 1.41421356f; }
 
 /* Truncated normal by inverse CDF, one word per element:
  *   x = unit31(u),  p = min(c + d x, 1 - 2^-24),
  *   z = p < 1/2 ? -halfnormal(2 p) : halfnormal(2 (1 - p))
  * (2 p and 1 - p are exact), so z = Phi^-1(p) for p in (Phi(alpha), Phi(beta)).
- * The caller scales, shifts and clamps. */
-FI_AI fi_vf fi_v_truncnorm_z(fi_vu u, fi_vf c, fi_vf d)
+ * fi_v_truncnorm_q gives the q to take the half-normal of and the lanes
+ * where z is negative; fi_v_negate_where applies that sign.  The caller
+ * scales, shifts and clamps. */
+FI_AI fi_vf fi_v_truncnorm_q(fi_vu u, fi_vf c, fi_vf d, fi_vi *lower)
 {
     fi_vf p = c + d * fi_v_unit31(u);
     p = fi_select(p > 0x1.fffffep-1f, fi_splat_f(0x1.fffffep-1f), p);
-    fi_vi lower = p < 0.5f;
+    *lower = p < 0.5f;
     fi_vf om = 1.0f - p;
-    fi_vf h = fi_v_halfnormal(fi_select(lower, p + p, om + om));
-    return (fi_vf)((fi_vu)h ^ ((fi_vu)lower & 0x80000000u));
+    return fi_select(*lower, p + p, om + om);
 }
+
+FI_AI fi_vf fi_v_negate_where(fi_vi m, fi_vf h) { return (fi_vf)((fi_vu)h ^ ((fi_vu)m & 0x80000000u)); }
 
 /* --------------------------------------------------------- float64 scalars */
 

@@ -1,8 +1,9 @@
-"""`python -m fastinit bench`: fastinit against its peers, in one process.
+"""`fastinit bench`: fastinit against its peers, ratios taken in one run.
 
-Every method fills the same preallocated (already touched) buffer, so page
-faults are not timed; each is run `repeat` times after one warm-up and the
-median is reported, with ratios to NumPy measured in the same run.
+Every method fills the same preallocated, already touched buffer (so page
+faults are not timed, except in the "fresh array" section, which measures
+them on purpose); each is run `repeat` times after one warm-up (fewer for a
+peer slower than a few seconds a run) and the median is reported.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
 
-from . import _core, _engine, _simd, _threads
+from . import _core, _simd, _threads
 from ._generator import default_rng
+
+_SLOW = 10.0  # seconds a method may take in all; slower peers get fewer runs
 
 
 def _cpu_model() -> str:
@@ -37,27 +43,28 @@ class _NumpyThreaded:
     each filling its slice of the output."""
 
     def __init__(self, n_threads: int, seed: int = 0):
-        self.n = n_threads
         self.gens = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_threads)]
         self.pool = concurrent.futures.ThreadPoolExecutor(n_threads)
 
-    def standard_normal(self, out):
-        step = -(-out.size // self.n)
-        jobs = [self.pool.submit(g.standard_normal, dtype=out.dtype, out=out[i * step:(i + 1) * step])
+    def _run(self, method, out):
+        step = -(-out.size // len(self.gens))
+        jobs = [self.pool.submit(getattr(g, method), dtype=out.dtype, out=out[i * step:(i + 1) * step])
                 for i, g in enumerate(self.gens)]
         for j in jobs:
             j.result()
 
+    def standard_normal(self, out):
+        self._run("standard_normal", out)
+
     def random(self, out):
-        step = -(-out.size // self.n)
-        jobs = [self.pool.submit(g.random, dtype=out.dtype, out=out[i * step:(i + 1) * step])
-                for i, g in enumerate(self.gens)]
-        for j in jobs:
-            j.result()
+        self._run("random", out)
 
 
 def _time(fn, repeat: int) -> float:
+    t0 = time.perf_counter()
     fn()  # warm-up
+    first = time.perf_counter() - t0
+    repeat = max(1, min(repeat, int(_SLOW / max(first, 1e-9))))
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -66,72 +73,203 @@ def _time(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
-def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None) -> dict:
-    """Time every method on `size` float32 elements; return the results."""
-    if threads is not None:
-        from ._threads import set_num_threads
+def _peak_rss_of_fresh_fill(n: int) -> dict:
+    """Peak RSS (VmHWM: this process image's own high-water mark, unlike
+    ru_maxrss, which keeps the forking parent's) of a new Python process
+    that fills a fresh array of n float32 with he_normal, and the same
+    before the fill (the interpreter and its libraries)."""
+    code = ("import sys, fastinit\n"
+            "def hwm():\n"
+            "    with open('/proc/self/status') as f:\n"
+            "        return next(int(l.split()[1]) for l in f if l.startswith('VmHWM'))\n"
+            "base = hwm()\n"
+            "n = int(sys.argv[1])\n"
+            "x = fastinit.he_normal((n // 1024, 1024), rng=0)\n"
+            "print(base, hwm())\n")
+    if not os.path.exists("/proc/self/status"):
+        return None
+    out = subprocess.run([sys.executable, "-c", code, str(n)], capture_output=True, text=True, check=True,
+                         cwd=tempfile.gettempdir())  # not a source checkout
+    base_kib, peak_kib = map(int, out.stdout.split())
+    return {"elements": n, "array_mib": n * 4 / 2**20, "peak_rss_mib": peak_kib / 1024,
+            "before_fill_mib": base_kib / 1024}
 
-        set_num_threads(threads)
+
+def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None, rss_size: int = 1 << 30) -> dict:
+    """Time every method on `size` float32 elements; return the results."""
+    import fastinit
+
+    if threads is not None:
+        fastinit.set_num_threads(threads)
     nt = _threads.get_num_threads()
     x = np.zeros(size, dtype=np.float32)  # touched once: no page faults below
+    w = x.reshape(-1, 1024) if size % 1024 == 0 else x.reshape(1, -1)  # a weight, for the fan-based ones
     g = default_rng(0)
     np_rng = np.random.default_rng(0)
     recipe = _NumpyThreaded(nt)
     rows = []
 
-    def add(name, group, fn):
+    def add(group, name, fn, n=size, itemsize=4, who="peer"):
         t = _time(fn, repeat)
-        rows.append({"method": name, "group": group, "seconds": t, "melem_s": size / t / 1e6,
-                     "gb_s": size * x.itemsize / t / 1e9})
+        rows.append({"group": group, "method": name, "who": who, "seconds": t, "melem_s": n / t / 1e6,
+                     "gb_s": n * itemsize / t / 1e9})
+        return rows[-1]["melem_s"]
 
-    add("numpy ndarray.fill(1.0) (1 thread)", "bandwidth", lambda: x.fill(1.0))
-    add(f"fastinit constant fill ({nt} threads)", "bandwidth", lambda: _engine.fill(x, _engine.CONST, 1.0, key=(0, 0), stream=0))
-    add("numpy Generator.random(float32, out=)", "uniform", lambda: np_rng.random(dtype=np.float32, out=x))
-    add(f"numpy multithreaded recipe random ({nt} threads)", "uniform", lambda: recipe.random(x))
-    add(f"fastinit random(float32, out=) ({nt} threads)", "uniform", lambda: g.random(out=x))
-    add("numpy Generator.standard_normal(float32, out=)", "normal", lambda: np_rng.standard_normal(dtype=np.float32, out=x))
-    add(f"numpy multithreaded recipe standard_normal ({nt} threads)", "normal", lambda: recipe.standard_normal(x))
-    add(f"fastinit standard_normal(float32, out=) ({nt} threads)", "normal", lambda: g.standard_normal(out=x))
     try:
         import torch
     except ImportError:
         torch = None
     if torch is not None:
         tx = torch.from_numpy(x)
-        add(f"torch {torch.__version__} Tensor.uniform_ ({torch.get_num_threads()} threads)", "uniform", lambda: tx.uniform_())
-        add(f"torch {torch.__version__} Tensor.normal_ ({torch.get_num_threads()} threads)", "normal", lambda: tx.normal_())
-    recipe.pool.shutdown()
-    order = ("bandwidth", "uniform", "normal")
-    rows.sort(key=lambda r: order.index(r["group"]))  # stable: peers keep their order
+        tw = torch.from_numpy(w)
+        tb = torch.zeros(size, dtype=torch.bfloat16)
+        tv = f"torch {torch.__version__.split('+')[0]} ({torch.get_num_threads()} threads)"
 
-    base = {grp: next(r["melem_s"] for r in rows if r["group"] == grp and r["method"].startswith("numpy Generator"))
-            for grp in ("uniform", "normal")}
-    base["bandwidth"] = rows[0]["melem_s"]
-    for r in rows:
-        r["vs_numpy"] = r["melem_s"] / base[r["group"]]
+    # -- write bandwidth: the ceiling
+    add("bandwidth", "numpy ndarray.fill(0.0)", lambda: x.fill(0.0))
+    add("bandwidth", "fastinit zeros", lambda: fastinit.zeros(out=x), who="fastinit")
+    # -- normal
+    add("normal", "numpy Generator.standard_normal(float32, out=)", lambda: np_rng.standard_normal(dtype=np.float32, out=x))
+    add("normal", f"numpy multithreaded recipe standard_normal ({nt} threads)", lambda: recipe.standard_normal(x))
+    if torch is not None:
+        add("normal", f"{tv} Tensor.normal_", lambda: tx.normal_())
+        add("normal", f"{tv} nn.init.kaiming_normal_", lambda: torch.nn.init.kaiming_normal_(tw))
+    add("normal", "fastinit standard_normal(out=)", lambda: g.standard_normal(out=x), who="fastinit")
+    add("normal", "fastinit he_normal(out=)", lambda: g.he_normal(out=w), who="fastinit")
+    # -- uniform
+    add("uniform", "numpy Generator.random(float32, out=)", lambda: np_rng.random(dtype=np.float32, out=x))
+    add("uniform", f"numpy multithreaded recipe random ({nt} threads)", lambda: recipe.random(x))
+    if torch is not None:
+        add("uniform", f"{tv} Tensor.uniform_", lambda: tx.uniform_())
+        add("uniform", f"{tv} nn.init.kaiming_uniform_", lambda: torch.nn.init.kaiming_uniform_(tw))
+    add("uniform", "fastinit random(out=)", lambda: g.random(out=x), who="fastinit")
+    add("uniform", "fastinit he_uniform(out=)", lambda: g.he_uniform(out=w), who="fastinit")
+    # -- truncated normal, std 0.02 cut at +-2 std (a real cut)
+    if torch is not None:
+        add("truncated", f"{tv} trunc_normal_(std=.02, a=-.04, b=.04)",
+            lambda: torch.nn.init.trunc_normal_(tx, std=0.02, a=-0.04, b=0.04))
+        add("truncated", f"{tv} trunc_normal_(std=.02), default a, b: no cut",
+            lambda: torch.nn.init.trunc_normal_(tx, std=0.02))
+    add("truncated", "fastinit truncated_normal(std=.02, a=-.04, b=.04)",
+        lambda: g.truncated_normal(out=x, std=0.02, a=-0.04, b=0.04), who="fastinit")
+    # -- bfloat16
+    xb = np.zeros(size, dtype=fastinit._validate.as_dtype("bfloat16"))
+    if torch is not None:
+        add("bfloat16", f"{tv} bfloat16 Tensor.normal_", lambda: tb.normal_(), itemsize=2)
+    f32 = add("bfloat16", "fastinit he_normal float32", lambda: g.he_normal(out=w), who="fastinit")
+    bf = add("bfloat16", "fastinit he_normal bfloat16", lambda: g.he_normal(out=xb.reshape(w.shape)), itemsize=2,
+             who="fastinit")
+    recipe.pool.shutdown()
+
+    # -- threads: 1 .. N
+    scaling = []
+    counts = sorted({1, *[2**k for k in range(1, 10) if 2**k < nt], nt})
+    for t in counts:
+        fastinit.set_num_threads(t)
+        scaling.append({"threads": t, "melem_s": size / _time(lambda: g.he_normal(out=w), repeat) / 1e6})
+    fastinit.set_num_threads(nt)
+    for s in scaling:
+        s["speedup"] = s["melem_s"] / scaling[0]["melem_s"]
+
+    # -- each SIMD path
+    paths = []
+    for path in _simd.available():
+        with _simd.forced(path):
+            paths.append({"simd": path,
+                          "he_normal": size / _time(lambda: g.he_normal(out=w), repeat) / 1e6,
+                          "he_uniform": size / _time(lambda: g.he_uniform(out=w), repeat) / 1e6})
+
+    # -- a fresh array: allocation and first touch by the filling threads
+    fresh = {
+        "fastinit he_normal(shape) (new array)": size / _time(lambda: fastinit.he_normal(w.shape, rng=0), repeat) / 1e6,
+        "numpy standard_normal(size, float32) (new array)":
+            size / _time(lambda: np_rng.standard_normal(size, dtype=np.float32), repeat) / 1e6,
+    }
+    rss = _peak_rss_of_fresh_fill(rss_size) if rss_size else None
+
     return {
         "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "simd": _simd.current_name(),
-                    "threads": nt, "openmp": bool(_core.openmp_version())},
-        "size": size, "dtype": "float32", "repeat": repeat, "rows": rows,
+                    "simd_available": _simd.available(), "threads": nt, "openmp": bool(_core.openmp_version())},
+        "size": size, "dtype": "float32", "repeat": repeat, "rows": rows, "threads": scaling,
+        "simd_paths": paths, "fresh": fresh, "rss": rss, "bf16_vs_f32": bf / f32,
     }
+
+
+def _rate(res, method_prefix):
+    for r in res["rows"]:
+        if r["method"].startswith(method_prefix):
+            return r["melem_s"]
+    return None
+
+
+def targets(res: dict) -> list[tuple[str, float | None, float, str]]:
+    """(claim, measured ratio, target, unit) for issue 4's targets."""
+    he_n = _rate(res, "fastinit he_normal(out=)")
+    out = [
+        ("he_normal / numpy standard_normal(float32)", he_n / _rate(res, "numpy Generator.standard_normal"), 14, "x"),
+    ]
+    k = next((r["melem_s"] for r in res["rows"] if "kaiming_normal_" in r["method"]), None)
+    out.append(("he_normal / torch kaiming_normal_", he_n / k if k else None, 5, "x"))
+    out.append(("he_uniform / numpy random(float32)",
+                _rate(res, "fastinit he_uniform") / _rate(res, "numpy Generator.random"), 5, "x"))
+    tt = next((r["melem_s"] for r in res["rows"] if "trunc_normal_(std=.02, a=" in r["method"]), None)
+    out.append(("truncated_normal / torch trunc_normal_ (same cut)",
+                _rate(res, "fastinit truncated_normal") / tt if tt else None, 7, "x"))
+    out.append(("bfloat16 / float32 element rate (he_normal)", res["bf16_vs_f32"], 0.9, "x"))
+    two = next((s["speedup"] for s in res["threads"] if s["threads"] == 2), None)
+    out.append(("2 threads / 1 thread (he_normal)", two, 1.8, "x"))
+    p = {q["simd"]: q["he_normal"] for q in res["simd_paths"]}
+    out.append(("avx2 / avx512 (he_normal)", p["avx2"] / p["avx512"] if "avx2" in p and "avx512" in p else None,
+                0.5, "x"))
+    if res["rss"]:
+        lim = res["rss"]["array_mib"] + 100  # the issue's 4 GiB + 100 MiB for 2^30
+        out.append((f"peak RSS, fresh {res['rss']['elements']:,} float32 fill (MiB; at most array + 100)",
+                    res["rss"]["peak_rss_mib"], lim, "MiB"))
+    return out
 
 
 def report(res: dict) -> str:
     m = res["machine"]
     lines = [
-        f"fastinit bench: {res['size']:,} float32 elements ({res['size'] * 4 / 2**20:.0f} MiB), "
-        f"median of {res['repeat']} runs",
-        f"machine: {m['cpu']}, {m['cores']} cores; fastinit SIMD path {m['simd']}, {m['threads']} threads",
+        f"fastinit bench: {res['size']:,} float32 elements ({res['size'] * 4 / 2**20:.0f} MiB), median of up to "
+        f"{res['repeat']} runs after a warm-up",
+        f"machine: {m['cpu']}, {m['cores']} cores; fastinit SIMD path {m['simd']} "
+        f"(available: {', '.join(m['simd_available'])}), {m['threads']} threads",
         "",
-        f"{'method':<58} {'Melem/s':>9} {'GB/s':>7} {'vs numpy':>9}",
+        f"{'method':<66} {'Melem/s':>8} {'GB/s':>6} {'ratio':>7}",
     ]
-    group = None
-    for r in res["rows"]:
-        if r["group"] != group:
-            group = r["group"]
-            ref = "ndarray.fill" if group == "bandwidth" else f"Generator.{'random' if group == 'uniform' else 'standard_normal'}"
-            lines.append(f"-- {group} (ratios to numpy {ref})")
-        lines.append(f"{r['method']:<58} {r['melem_s']:9.0f} {r['gb_s']:7.2f} {r['vs_numpy']:8.1f}x")
+    refs = {"bandwidth": "numpy ndarray.fill", "normal": "numpy Generator.standard_normal",
+            "uniform": "numpy Generator.random", "truncated": "torch", "bfloat16": "torch"}
+    for group in ("bandwidth", "normal", "uniform", "truncated", "bfloat16"):
+        rows = [r for r in res["rows"] if r["group"] == group]
+        if not rows:
+            continue
+        ref = next((r for r in rows if r["method"].startswith(refs[group])), rows[0])
+        lines.append(f"-- {group} (ratio to {ref['method']})")
+        for r in rows:
+            mark = "*" if r["who"] == "fastinit" else " "
+            lines.append(f"{mark}{r['method']:<65} {r['melem_s']:8.0f} {r['gb_s']:6.2f} {r['melem_s'] / ref['melem_s']:6.1f}x")
+    lines.append("-- threads (fastinit he_normal float32)")
+    for s in res["threads"]:
+        lines.append(f" {s['threads']:>3} threads{'':<54} {s['melem_s']:8.0f} {'':>6} {s['speedup']:6.2f}x")
+    lines.append("-- SIMD paths (fastinit, Melem/s: he_normal, he_uniform)")
+    for p in res["simd_paths"]:
+        lines.append(f" {p['simd']:<65} {p['he_normal']:8.0f} {p['he_uniform']:8.0f}")
+    lines.append("-- a fresh array (allocation and first touch timed)")
+    for k, v in res["fresh"].items():
+        lines.append(f" {k:<65} {v:8.0f}")
+    if res["rss"]:
+        r = res["rss"]
+        lines.append(f"-- peak RSS (VmHWM) of a new process filling a fresh {r['elements']:,}-element float32 "
+                     f"he_normal: {r['peak_rss_mib']:.0f} MiB (array {r['array_mib']:.0f} MiB; "
+                     f"{r['before_fill_mib']:.0f} MiB before the fill)")
+    lines.append("-- targets (issue 4), measured in this run")
+    for claim, got, want, unit in targets(res):
+        if got is None:
+            lines.append(f" {claim:<66} {'n/a':>8}")
+            continue
+        ok = got <= want if unit == "MiB" else got >= want
+        lines.append(f" {claim:<66} {got:8.2f} {'<=' if unit == 'MiB' else '>='} {want:<7g} {'ok' if ok else 'MISSED'}")
     return "\n".join(lines)
 
 
@@ -142,11 +280,13 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=int, default=1 << 26, help="float32 elements (default 2**26)")
     p.add_argument("--repeat", type=int, default=5, help="timed runs per method (default 5)")
     p.add_argument("--threads", type=int, default=None, help="fastinit threads (default: all)")
+    p.add_argument("--rss-size", type=int, default=1 << 30,
+                   help="elements of the fresh fill whose peak RSS is measured in a subprocess (default 2**30; 0 skips)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     a = p.parse_args(argv)
-    if a.size < 1 or a.repeat < 1:
-        p.error("--size and --repeat must be positive")
-    res = run(a.size, a.repeat, a.threads)
+    if a.size < 1024 or a.repeat < 1 or a.rss_size < 0:
+        p.error("--size must be at least 1024, --repeat positive, --rss-size non-negative")
+    res = run(a.size, a.repeat, a.threads, a.rss_size)
     print(report(res))
     if a.json:
         with open(a.json, "w") as f:

@@ -29,6 +29,7 @@ cdef extern from "fi_core.h" nogil:
         uint64_t stream
         int kind
         int dtype
+        int flags
         double a, b
         double c, d
         double lo, hi
@@ -56,7 +57,7 @@ ISA_NAMES = tuple(fi_isa_name(i).decode() for i in range(FI_ISA_COUNT))
 
 def fill(cnp.ndarray out, int kind, int dtype, double a, double b, double c, double d, double lo, double hi,
          uint32_t key0, uint32_t key1, uint64_t stream, uint64_t gbase, object gstrides,
-         int nthreads, int isa, uint64_t segment):
+         int nthreads, int isa, uint64_t segment, int flags=0):
     """Fill `out` in place with values of global elements gbase + ... .
 
     gstrides: None (C-order flat indices of out.shape) or one global element
@@ -78,6 +79,7 @@ def fill(cnp.ndarray out, int kind, int dtype, double a, double b, double c, dou
     p.stream = stream
     p.kind = kind
     p.dtype = dtype
+    p.flags = flags
     p.a = a
     p.b = b
     p.c = c

@@ -47,11 +47,17 @@ enum { FI_ISA_GENERIC = 0, FI_ISA_AVX2 = 1, FI_ISA_AVX512 = 2, FI_ISA_COUNT };
 /* What to compute.  Parameters for 16- and 32-bit outputs must be exactly
  * representable in float32 (the caller rounds them); lo/hi must be exactly
  * representable in the output type. */
+/* Flags. */
+enum {
+    FI_FLAG_STREAM_STORES = 1, /* FI_KIND_CONST: non-temporal stores (large buffers) */
+};
+
 typedef struct fi_params {
     uint32_t key[2];
     uint64_t stream;
     int kind;
     int dtype;
+    int flags;
     double a, b;   /* see the kinds above */
     double c, d;   /* FI_KIND_TRUNCNORM: Phi(alpha), Phi(beta) - Phi(alpha) */
     double lo, hi; /* inclusive clamp of bounded kinds */

@@ -16,7 +16,7 @@
 
 #include "philox.h"
 
-#if defined(__AVX512F__) || defined(__AVX2__)
+#if defined(__AVX512F__) || defined(__AVX2__) || defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
@@ -141,6 +141,29 @@ FI_AI void fi_store4(fi_vu c0, fi_vu c1, fi_vu c2, fi_vu c3, void *dst)
         t[4 * j + 3] = c3[j];
     }
     memcpy(dst, t, sizeof t);
+#endif
+}
+
+/* A non-temporal store of one vector to a FI_VB-aligned address (a plain
+ * store where the target has none), and the fence that orders such stores
+ * before anything that follows. */
+FI_AI void fi_stream_store(void *dst, fi_vu v)
+{
+#if defined(__AVX512F__)
+    _mm512_stream_si512(dst, (__m512i)v);
+#elif defined(__AVX2__)
+    _mm256_stream_si256(dst, (__m256i)v);
+#elif defined(__SSE2__)
+    _mm_stream_si128(dst, (__m128i)v);
+#else
+    memcpy(dst, &v, sizeof v);
+#endif
+}
+
+FI_AI void fi_stream_fence(void)
+{
+#if defined(__SSE2__) || defined(__AVX2__) || defined(__AVX512F__)
+    _mm_sfence();
 #endif
 }
 

@@ -25,13 +25,17 @@ def test_bench_small_via_console_script(tmp_path):
     if exe is None:
         pytest.skip("fastinit console script not on this environment's path")
     res = tmp_path / "bench.json"
-    out = subprocess.run([exe, "bench", "--size", "200000", "--repeat", "1", "--json", str(res)],
+    out = subprocess.run([exe, "bench", "--size", "200000", "--repeat", "1", "--rss-size", "1048576",
+                          "--json", str(res)],
                          cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     assert "fastinit standard_normal" in out and "numpy Generator.standard_normal" in out
     data = json.loads(res.read_text())
     names = [r["method"] for r in data["rows"]]
     assert any("multithreaded recipe" in n for n in names)
     assert all(r["melem_s"] > 0 for r in data["rows"])
+    assert data["rss"]["peak_rss_mib"] > data["rss"]["array_mib"]
+    assert [s["threads"] for s in data["threads"]][0] == 1
+    assert "-- targets" in out
 
 
 def test_unknown_command_fails(tmp_path):

@@ -364,3 +364,17 @@ def test_fan_overrides():
     assert w.shape == (10,)
     x = fastinit.xavier_normal((1024, 512), fan_in=100, fan_out=100, rng=1)
     _check_normal(x, math.sqrt(2 / 200))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, "bfloat16"], ids=str)
+def test_large_constant_fills(simd, dtype):
+    """Beyond fastinit._engine.STREAM_STORES_FROM bytes constants go out in
+    non-temporal stores; every element still gets the value, from any start."""
+    dt = fastinit._validate.as_dtype(dtype)
+    n = fastinit._engine.STREAM_STORES_FROM // dt.itemsize + 4099
+    base = np.full(n + 3, 9, dtype=dt)
+    view = base[3:]  # not aligned to a vector
+    fastinit.constant(out=view, value=-0.3)
+    assert (view == np.array(-0.3, dtype=dt)).all() and (base[:3] == 9).all()
+    fastinit.zeros(out=base)
+    assert not base.astype(np.float32).any()

@@ -7,8 +7,6 @@ from __future__ import annotations
 import functools
 import inspect
 
-import numpy as np
-
 from ._fans import calculate_gain, compute_fans
 from ._generator import Generator, default_rng
 from ._initializers import DETERMINISTIC_INITIALIZERS, RANDOM_INITIALIZERS
@@ -32,18 +30,18 @@ def _module_function(name: str):
     return function
 
 
-def uniform(shape=None, low=0.0, high=1.0, *, out=None, dtype=None, rng=None, stream=None):
-    """U(low, high) (torch's uniform_, whose a, b are low, high); float32 by default.
-    Generator.uniform is NumPy's method (float64 by default)."""
-    return default_rng(rng).uniform(low, high, shape, dtype=dtype or (None if out is not None else np.float32),
-                                    out=out, stream=stream)
+def uniform(shape=None, low=0.0, high=1.0, *, out=None, dtype=None, rng=None, stream=None, start=None,
+            global_shape=None, index=None):
+    """U[low, high) (torch's uniform_, whose a, b are low, high); float32 by
+    default.  Generator.uniform is NumPy's method (float64 by default)."""
+    return default_rng(rng)._uniform_init(shape, low, high, out, dtype, stream, start, global_shape, index)
 
 
-def normal(shape=None, mean=0.0, std=1.0, *, out=None, dtype=None, rng=None, stream=None):
+def normal(shape=None, mean=0.0, std=1.0, *, out=None, dtype=None, rng=None, stream=None, start=None,
+           global_shape=None, index=None):
     """N(mean, std) (torch's normal_); float32 by default.  Generator.normal is
     NumPy's method (loc, scale; float64 by default)."""
-    return default_rng(rng).normal(mean, std, shape, dtype=dtype or (None if out is not None else np.float32),
-                                   out=out, stream=stream)
+    return default_rng(rng)._normal_init(shape, mean, std, out, dtype, stream, start, global_shape, index)
 
 
 globals().update({name: _module_function(name) for name in RANDOM_INITIALIZERS})

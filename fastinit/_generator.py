@@ -166,15 +166,24 @@ class Generator(InitializerMethods):
             self._block = first + blocks
         return first * 4 // wpe
 
-    def _draw(self, kind, params, dt, shape, out, address):
+    def _draw(self, kind, params, dt, shape, out, address, shard=None):
+        """Fill out (or a new array of shape): sequentially from the position
+        (address None) or at (stream, first element).  shard = (global size,
+        offset, global strides) makes out the part full[index] of a global
+        tensor whose element 0 is the first element; a sequential draw then
+        takes the blocks of the whole global tensor."""
         scalar = out is None and shape is None
         if out is None:
             out = np.empty(() if shape is None else shape, dtype=dt)
+        n = shard[0] if shard else out.size
         if address is None:
-            stream, first = 0, self._reserve(out.size, dt)
+            stream, first = 0, self._reserve(n, dt)
         else:
             stream, first = address
-        _engine.fill(out, kind, *params, key=self._key, stream=stream, gbase=first)
+        if shard:
+            _engine.fill(out, kind, *params, key=self._key, stream=stream, gbase=first + shard[1], gstrides=shard[2])
+        else:
+            _engine.fill(out, kind, *params, key=self._key, stream=stream, gbase=first)
         return out.item() if scalar else out
 
 

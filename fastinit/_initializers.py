@@ -8,6 +8,13 @@ functions.  The default dtype is float32, as in torch; float64, float16 and
 bfloat16 work too.  Fans come from the shape in torch's layout
 (out, in, *kernel) or Keras' (*kernel, in, out); ``fan_in=``/``fan_out=``
 override them.
+
+Every initializer can fill one part of a larger tensor: with
+``global_shape=`` and ``index=`` (NumPy basic indexing: ints, slices,
+Ellipsis, None) it writes exactly ``full[index]`` of the tensor it would
+fill for ``global_shape``, computing only those values; fans come from the
+global shape, and a sequential draw advances the Generator by the whole
+global tensor, so every rank's Generator stays in step.
 """
 
 from __future__ import annotations
@@ -24,72 +31,108 @@ _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "normal", "uniform")
 
 
 
-def _target(method, shape, out, dtype):
-    """(dtype, shape) of an initializer's output; a shape or out is required."""
-    dt, shp = V.check_target(method, shape, out, dtype, np.float32, "shape")
-    if shp is None:
-        raise TypeError(f"{method}: give a shape or out=")
-    return dt, shp
+class _Target:
+    """What an initializer writes: dtype, local shape, the global shape its
+    fans and values come from, and the shard (global size, offset, global
+    strides) or None for a whole tensor."""
 
+    __slots__ = ("dt", "shape", "global_shape", "shard")
 
-def _result(out, shape, dt):
-    return out if out is not None else np.empty(shape, dtype=dt)
+    def __init__(self, method, shape, out, dtype, global_shape=None, index=None):
+        if global_shape is None and index is None:
+            self.dt, self.shape = V.check_target(method, shape, out, dtype, np.float32, "shape")
+            if self.shape is None:
+                raise TypeError(f"{method}: give a shape or out=")
+            self.global_shape, self.shard = self.shape, None
+            return
+        gshape, local, offset, gstrides = V.check_shard(global_shape, index)
+        if shape is not None and V.check_size(shape, "shape") != local:
+            raise ValueError(f"{method}: shape {tuple(shape)} is not the shape of global_shape[index], {local}")
+        self.dt, self.shape = V.check_target(method, local, out, dtype, np.float32, "shape")
+        self.global_shape, self.shard = gshape, (math.prod(gshape), offset, gstrides)
+
+    @property
+    def global_size(self):
+        return self.shard[0] if self.shard else math.prod(self.shape)
+
+    def result(self, out):
+        return out if out is not None else np.empty(self.shape, dtype=self.dt)
+
+    def global_indices(self):
+        """The global flat C-order index of every local element (an array of
+        the local shape): for initializers computed from positions."""
+        if self.shard is None:
+            return np.arange(math.prod(self.shape), dtype=np.int64).reshape(self.shape)
+        idx = np.full(self.shape, self.shard[1], dtype=np.int64)
+        for d, st in enumerate(self.shard[2]):
+            shp = [1] * len(self.shape)
+            shp[d] = self.shape[d]
+            idx += (np.arange(self.shape[d], dtype=np.int64) * st).reshape(shp)
+        return idx
+
+    def take(self, full):
+        """full[index] of an array of the global shape."""
+        return full.reshape(-1)[self.global_indices()]
 
 
 # -------------------------------------------------------- deterministic fills
 
 
-def constant(shape=None, value=0.0, *, out=None, dtype=None):
+def _fill_const(tgt, out, value):
+    return _engine.fill(tgt.result(out), *_engine.const_spec(value, tgt.dt), key=(0, 0), stream=0)
+
+
+def constant(shape=None, value=0.0, *, out=None, dtype=None, global_shape=None, index=None):
     """Fill with `value`, rounded once to the dtype (torch's constant_)."""
-    dt, shp = _target("constant", shape, out, dtype)
-    spec = _engine.const_spec(V.check_real(value, "value"), dt)
-    return _engine.fill(_result(out, shp, dt), *spec, key=(0, 0), stream=0)
+    value = V.check_real(value, "value")
+    return _fill_const(_Target("constant", shape, out, dtype, global_shape, index), out, value)
 
 
-def zeros(shape=None, *, out=None, dtype=None):
+def zeros(shape=None, *, out=None, dtype=None, global_shape=None, index=None):
     """Fill with 0 (torch's zeros_)."""
-    dt, shp = _target("zeros", shape, out, dtype)
-    return _engine.fill(_result(out, shp, dt), *_engine.const_spec(0.0, dt), key=(0, 0), stream=0)
+    return _fill_const(_Target("zeros", shape, out, dtype, global_shape, index), out, 0.0)
 
 
-def ones(shape=None, *, out=None, dtype=None):
+def ones(shape=None, *, out=None, dtype=None, global_shape=None, index=None):
     """Fill with 1 (torch's ones_)."""
-    dt, shp = _target("ones", shape, out, dtype)
-    return _engine.fill(_result(out, shp, dt), *_engine.const_spec(1.0, dt), key=(0, 0), stream=0)
+    return _fill_const(_Target("ones", shape, out, dtype, global_shape, index), out, 1.0)
 
 
-def eye(shape=None, gain=1.0, *, out=None, dtype=None):
+def eye(shape=None, gain=1.0, *, out=None, dtype=None, global_shape=None, index=None):
     """A 2-d identity: `gain` on the diagonal, 0 elsewhere, also when not
     square (torch's eye_; Keras' Identity with its gain)."""
-    dt, shp = _target("eye", shape, out, dtype)
-    if len(shp) != 2:
+    tgt = _Target("eye", shape, out, dtype, global_shape, index)
+    if len(tgt.global_shape) != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    spec = _engine.const_spec(V.check_real(gain, "gain"), dt)
-    res = zeros(out=_result(out, shp, dt))
-    k = min(shp)
-    res[np.arange(k), np.arange(k)] = spec[1]
+    value = _engine.const_spec(V.check_real(gain, "gain"), tgt.dt)[1]
+    res = _fill_const(tgt, out, 0.0)
+    rows, cols = np.divmod(tgt.global_indices(), tgt.global_shape[1])
+    res[rows == cols] = value
     return res
 
 
 identity = eye
 
 
-def dirac(shape=None, groups=1, *, out=None, dtype=None):
+def dirac(shape=None, groups=1, *, out=None, dtype=None, global_shape=None, index=None):
     """The Dirac delta of a 3-, 4- or 5-d convolution weight (out, in, *kernel):
     each output channel of each group passes its input channel through
     (torch's dirac_)."""
-    dt, shp = _target("dirac", shape, out, dtype)
-    if len(shp) not in (3, 4, 5):
+    tgt = _Target("dirac", shape, out, dtype, global_shape, index)
+    gshape = tgt.global_shape
+    if len(gshape) not in (3, 4, 5):
         raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
     groups = V.check_positive_int(groups, "groups")
-    if shp[0] % groups != 0:
+    if gshape[0] % groups != 0:
         raise ValueError("dim 0 must be divisible by groups")
-    res = zeros(out=_result(out, shp, dt))
-    per_group = shp[0] // groups
-    d = np.arange(min(per_group, shp[1]))
-    centre = tuple(s // 2 for s in shp[2:])
-    for g in range(groups):
-        res[(g * per_group + d, d) + centre] = 1
+    res = _fill_const(tgt, out, 0.0)
+    if res.size:
+        pos = np.unravel_index(tgt.global_indices(), gshape)
+        per_group = gshape[0] // groups
+        on = (pos[0] % per_group == pos[1]) & (pos[1] < min(per_group, gshape[1]))
+        for d, s in enumerate(gshape[2:]):
+            on &= pos[2 + d] == s // 2
+        res[on] = 1
     return res
 
 
@@ -101,39 +144,52 @@ class InitializerMethods:
 
     Without ``stream=`` an initializer draws sequentially from the Generator
     (its position moves on); with ``stream=`` (an int or a tensor name) the
-    values depend only on (seed, stream, element index).
+    values depend only on (seed, stream, element index), element 0 of the
+    tensor being element ``start`` (default 0) of the stream.
     """
 
-    # Generator supplies _request (validation), _draw (the fill) and _reserve.
+    # Generator supplies _draw (the fill) and _reserve.
 
-    def _init(self, method, shape, out, dtype, stream):
-        dt, shp, addr = self._request(method, shape, dtype, out, stream, None, np.float32, "shape")
-        if shp is None:
-            raise TypeError(f"{method}: give a shape or out=")
-        return dt, shp, addr
+    def _init(self, method, shape, out, dtype, stream, start, global_shape, index):
+        """The target and the address: None (sequential) or (stream, first)."""
+        tgt = _Target(method, shape, out, dtype, global_shape, index)
+        if stream is None and start is None:
+            return tgt, None
+        s = V.check_stream(stream) if stream is not None else 0
+        return tgt, (s, V.check_start(start if start is not None else 0, tgt.global_size))
 
-    def _fan(self, shape, layout, mode, fan_in, fan_out, modes=("fan_in", "fan_out")):
+    def _fan(self, tgt, layout, mode, fan_in, fan_out, modes=("fan_in", "fan_out")):
         """The fan a mode names ('fan_in', 'fan_out', 'fan_avg'), from the
-        overrides where given, else from the shape in the layout."""
+        overrides where given, else from the global shape in the layout."""
         V.check_choice(layout, "layout", LAYOUTS)
         fi = None if fan_in is None else V.check_positive_int(fan_in, "fan_in")
         fo = None if fan_out is None else V.check_positive_int(fan_out, "fan_out")
         needed = {"fan_in": (fi,), "fan_out": (fo,), "fan_avg": (fi, fo)}.get(mode, (None,))
         if any(f is None for f in needed):
-            ci, co = compute_fans(shape, layout)
+            ci, co = compute_fans(tgt.global_shape, layout)
             fi = ci if fi is None else fi
             fo = co if fo is None else fo
         return select_fan(fi, fo, mode, modes)
 
-    def _draw_spec(self, spec, dt, shape, out, addr):
-        if math.prod(shape) == 0:  # zero-size: a no-op
-            return _result(out, shape, dt)
-        return self._draw(spec[0], spec[1:], dt, shape, out, addr)
+    def _fill(self, spec, tgt, out, addr):
+        return self._draw(spec[0], spec[1:], tgt.dt, tgt.shape, tgt.result(out), addr, tgt.shard)
 
-    # ---- plain distributions
+    # ---- plain distributions (the module's uniform and normal; the methods
+    # of those names are NumPy's)
+
+    def _uniform_init(self, shape, low, high, out, dtype, stream, start, global_shape, index):
+        low, high = V.check_bounds(low, high)
+        tgt, addr = self._init("uniform", shape, out, dtype, stream, start, global_shape, index)
+        return self._fill(_engine.uniform_spec(low, high, tgt.dt), tgt, out, addr)
+
+    def _normal_init(self, shape, mean, std, out, dtype, stream, start, global_shape, index):
+        mean = V.check_real(mean, "mean")
+        std = V.check_nonnegative(std, "std")
+        tgt, addr = self._init("normal", shape, out, dtype, stream, start, global_shape, index)
+        return self._fill(_engine.normal_spec(mean, std, tgt.dt), tgt, out, addr)
 
     def truncated_normal(self, shape=None, mean=0.0, std=1.0, a=-2.0, b=2.0, *, std_units=False,
-                         out=None, dtype=None, stream=None):
+                         out=None, dtype=None, stream=None, start=None, global_shape=None, index=None):
         """Normal(mean, std) truncated to [a, b], by inverse CDF.
 
         a and b are absolute bounds, as in torch.nn.init.trunc_normal_; with
@@ -145,90 +201,99 @@ class InitializerMethods:
         a, b = V.check_real(a, "a"), V.check_real(b, "b")
         if a >= b:
             raise ValueError(f"truncation bounds must satisfy a < b, got a={a}, b={b}")
-        dt, shp, addr = self._init("truncated_normal", shape, out, dtype, stream)
+        tgt, addr = self._init("truncated_normal", shape, out, dtype, stream, start, global_shape, index)
         if std_units:
             a, b = mean + a * std, mean + b * std
-        return self._draw_spec(_engine.truncnorm_spec(mean, std, a, b, dt), dt, shp, out, addr)
+        return self._fill(_engine.truncnorm_spec(mean, std, a, b, tgt.dt), tgt, out, addr)
 
     # ---- Xavier / Glorot
 
     def xavier_uniform(self, shape=None, gain=1.0, *, layout="torch", fan_in=None, fan_out=None,
-                       out=None, dtype=None, stream=None):
+                       out=None, dtype=None, stream=None, start=None, global_shape=None, index=None):
         """U(-l, l), l = gain sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010;
         torch's xavier_uniform_, Keras' GlorotUniform with gain 1)."""
         gain = V.check_real(gain, "gain")
-        dt, shp, addr = self._init("xavier_uniform", shape, out, dtype, stream)
-        fan = self._fan(shp, layout, "fan_avg", fan_in, fan_out, ("fan_avg",))
-        if math.prod(shp) == 0:
-            return _result(out, shp, dt)
+        tgt, addr = self._init("xavier_uniform", shape, out, dtype, stream, start, global_shape, index)
+        fan = self._fan(tgt, layout, "fan_avg", fan_in, fan_out, ("fan_avg",))
+        if tgt.global_size == 0:
+            return tgt.result(out)
         limit = abs(gain) * math.sqrt(3.0 / fan)
-        return self._draw_spec(_engine.uniform_spec(-limit, limit, dt), dt, shp, out, addr)
+        return self._fill(_engine.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
 
     def xavier_normal(self, shape=None, gain=1.0, *, truncated=False, layout="torch", fan_in=None,
-                      fan_out=None, out=None, dtype=None, stream=None):
+                      fan_out=None, out=None, dtype=None, stream=None, start=None, global_shape=None, index=None):
         """N(0, s), s = gain sqrt(2 / (fan_in + fan_out)) (torch's xavier_normal_).
         ``truncated=True``: Keras' GlorotNormal (s / 0.8796, cut at 2 std)."""
         gain = V.check_real(gain, "gain")
-        dt, shp, addr = self._init("xavier_normal", shape, out, dtype, stream)
-        fan = self._fan(shp, layout, "fan_avg", fan_in, fan_out, ("fan_avg",))
-        if math.prod(shp) == 0:
-            return _result(out, shp, dt)
+        tgt, addr = self._init("xavier_normal", shape, out, dtype, stream, start, global_shape, index)
+        fan = self._fan(tgt, layout, "fan_avg", fan_in, fan_out, ("fan_avg",))
+        if tgt.global_size == 0:
+            return tgt.result(out)
         std = abs(gain) * math.sqrt(1.0 / fan)
-        return self._draw_spec(_engine.normal_spec(0.0, std, dt, truncated), dt, shp, out, addr)
+        return self._fill(_engine.normal_spec(0.0, std, tgt.dt, truncated), tgt, out, addr)
 
     # ---- He / Kaiming
 
-    def _he_std(self, method, shape, a, mode, nonlinearity, layout, fan_in, fan_out, out, dtype, stream):
+    def _he(self, method, shape, a, mode, nonlinearity, layout, fan_in, fan_out, out, dtype, stream, start,
+            global_shape, index):
+        """(target, address, std) of a He initializer."""
         gain = calculate_gain(nonlinearity, a)
-        dt, shp, addr = self._init(method, shape, out, dtype, stream)
-        fan = self._fan(shp, layout, mode, fan_in, fan_out)
-        return dt, shp, addr, (gain / math.sqrt(fan) if math.prod(shp) else 0.0)
+        tgt, addr = self._init(method, shape, out, dtype, stream, start, global_shape, index)
+        fan = self._fan(tgt, layout, mode, fan_in, fan_out)
+        return tgt, addr, (gain / math.sqrt(fan) if tgt.global_size else 0.0)
 
     def he_uniform(self, shape=None, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, layout="torch",
-                   fan_in=None, fan_out=None, out=None, dtype=None, stream=None):
+                   fan_in=None, fan_out=None, out=None, dtype=None, stream=None, start=None, global_shape=None,
+                   index=None):
         """U(-l, l), l = gain sqrt(3 / fan) with gain = calculate_gain(nonlinearity, a)
         and fan the `mode` fan (He et al. 2015; torch's kaiming_uniform_, whose
         defaults give gain sqrt(2))."""
-        dt, shp, addr, std = self._he_std("he_uniform", shape, a, mode, nonlinearity, layout, fan_in, fan_out,
-                                          out, dtype, stream)
+        tgt, addr, std = self._he("he_uniform", shape, a, mode, nonlinearity, layout, fan_in, fan_out, out, dtype,
+                                  stream, start, global_shape, index)
+        if tgt.global_size == 0:
+            return tgt.result(out)
         limit = math.sqrt(3.0) * std
-        return self._draw_spec(_engine.uniform_spec(-limit, limit, dt), dt, shp, out, addr)
+        return self._fill(_engine.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
 
     def he_normal(self, shape=None, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, truncated=False,
-                  layout="torch", fan_in=None, fan_out=None, out=None, dtype=None, stream=None):
+                  layout="torch", fan_in=None, fan_out=None, out=None, dtype=None, stream=None, start=None,
+                  global_shape=None, index=None):
         """N(0, gain / sqrt(fan)) (torch's kaiming_normal_).  ``truncated=True``:
         Keras' HeNormal (std / 0.8796, cut at 2 std)."""
-        dt, shp, addr, std = self._he_std("he_normal", shape, a, mode, nonlinearity, layout, fan_in, fan_out,
-                                          out, dtype, stream)
-        return self._draw_spec(_engine.normal_spec(0.0, std, dt, truncated), dt, shp, out, addr)
+        tgt, addr, std = self._he("he_normal", shape, a, mode, nonlinearity, layout, fan_in, fan_out, out, dtype,
+                                  stream, start, global_shape, index)
+        if tgt.global_size == 0:
+            return tgt.result(out)
+        return self._fill(_engine.normal_spec(0.0, std, tgt.dt, truncated), tgt, out, addr)
 
     # ---- LeCun
 
-    def lecun_uniform(self, shape=None, *, layout="torch", fan_in=None, out=None, dtype=None, stream=None):
+    def lecun_uniform(self, shape=None, *, layout="torch", fan_in=None, out=None, dtype=None, stream=None,
+                      start=None, global_shape=None, index=None):
         """U(-l, l), l = sqrt(3 / fan_in): variance 1 / fan_in (LeCun et al.
         1998; the 1/sqrt(n) scaling; Keras' LecunUniform)."""
-        dt, shp, addr = self._init("lecun_uniform", shape, out, dtype, stream)
-        fi = self._fan(shp, layout, "fan_in", fan_in, None)
-        if math.prod(shp) == 0:
-            return _result(out, shp, dt)
+        tgt, addr = self._init("lecun_uniform", shape, out, dtype, stream, start, global_shape, index)
+        fi = self._fan(tgt, layout, "fan_in", fan_in, None)
+        if tgt.global_size == 0:
+            return tgt.result(out)
         limit = math.sqrt(3.0 / fi)
-        return self._draw_spec(_engine.uniform_spec(-limit, limit, dt), dt, shp, out, addr)
+        return self._fill(_engine.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
 
     def lecun_normal(self, shape=None, *, truncated=False, layout="torch", fan_in=None, out=None, dtype=None,
-                     stream=None):
+                     stream=None, start=None, global_shape=None, index=None):
         """N(0, sqrt(1 / fan_in)).  ``truncated=True``: Keras' and JAX's
         LecunNormal (std / 0.8796, cut at 2 std)."""
-        dt, shp, addr = self._init("lecun_normal", shape, out, dtype, stream)
-        fi = self._fan(shp, layout, "fan_in", fan_in, None)
-        if math.prod(shp) == 0:
-            return _result(out, shp, dt)
-        std = math.sqrt(1.0 / fi)
-        return self._draw_spec(_engine.normal_spec(0.0, std, dt, truncated), dt, shp, out, addr)
+        tgt, addr = self._init("lecun_normal", shape, out, dtype, stream, start, global_shape, index)
+        fi = self._fan(tgt, layout, "fan_in", fan_in, None)
+        if tgt.global_size == 0:
+            return tgt.result(out)
+        return self._fill(_engine.normal_spec(0.0, math.sqrt(1.0 / fi), tgt.dt, truncated), tgt, out, addr)
 
     # ---- Keras / JAX variance scaling
 
     def variance_scaling(self, shape=None, scale=1.0, mode="fan_in", distribution="truncated_normal", *,
-                         layout="torch", fan_in=None, fan_out=None, out=None, dtype=None, stream=None):
+                         layout="torch", fan_in=None, fan_out=None, out=None, dtype=None, stream=None, start=None,
+                         global_shape=None, index=None):
         """Keras' and JAX's VarianceScaling: with n the fan that `mode` names
         ('fan_in', 'fan_out' or 'fan_avg') and s = scale / max(1, n):
         'truncated_normal' draws N(0, sqrt(s) / 0.8796) cut at 2 std,
@@ -239,36 +304,39 @@ class InitializerMethods:
             raise ValueError(f"scale must be positive, got {scale}")
         V.check_choice(mode, "mode", ("fan_in", "fan_out", "fan_avg"))
         V.check_choice(distribution, "distribution", _DISTRIBUTIONS)
-        dt, shp, addr = self._init("variance_scaling", shape, out, dtype, stream)
-        fan = self._fan(shp, layout, mode, fan_in, fan_out, ("fan_in", "fan_out", "fan_avg"))
-        if math.prod(shp) == 0:
-            return _result(out, shp, dt)
+        tgt, addr = self._init("variance_scaling", shape, out, dtype, stream, start, global_shape, index)
+        fan = self._fan(tgt, layout, mode, fan_in, fan_out, ("fan_in", "fan_out", "fan_avg"))
+        if tgt.global_size == 0:
+            return tgt.result(out)
         s = scale / max(1.0, fan)
         if distribution == "uniform":
             limit = math.sqrt(3.0 * s)
-            spec = _engine.uniform_spec(-limit, limit, dt)
+            spec = _engine.uniform_spec(-limit, limit, tgt.dt)
         else:
-            spec = _engine.normal_spec(0.0, math.sqrt(s), dt, distribution == "truncated_normal")
-        return self._draw_spec(spec, dt, shp, out, addr)
+            spec = _engine.normal_spec(0.0, math.sqrt(s), tgt.dt, distribution == "truncated_normal")
+        return self._fill(spec, tgt, out, addr)
 
-    # ---- structured
+    # ---- structured: computed for the whole tensor, then the part is taken
 
-    def orthogonal(self, shape=None, gain=1.0, *, out=None, dtype=None, stream=None):
+    def orthogonal(self, shape=None, gain=1.0, *, out=None, dtype=None, stream=None, start=None,
+                   global_shape=None, index=None):
         """A (semi-)orthogonal matrix, times gain (Saxe et al. 2014; torch's
         orthogonal_): the Q of the QR decomposition of a float64 standard
         normal matrix, signs fixed by R's diagonal so that Q is uniformly
         (Haar) distributed; tensors of more than 2 dimensions are flattened to
         (shape[0], rest).  The QR runs in LAPACK, so its bits follow the
-        LAPACK build; everything else is fastinit's stream."""
+        LAPACK build; everything else is fastinit's stream.  A part
+        (global_shape, index) needs the whole matrix: it is computed, then cut."""
         gain = V.check_real(gain, "gain")
-        dt, shp, addr = self._init("orthogonal", shape, out, dtype, stream)
-        if len(shp) < 2:
+        tgt, addr = self._init("orthogonal", shape, out, dtype, stream, start, global_shape, index)
+        gshape = tgt.global_shape
+        if len(gshape) < 2:
             raise ValueError("Only tensors with 2 or more dimensions are supported")
-        res = _result(out, shp, dt)
-        if res.size == 0:
+        res = tgt.result(out)
+        n = tgt.global_size
+        if n == 0:
             return res
-        rows = shp[0]
-        cols = res.size // rows
+        rows, cols = gshape[0], n // gshape[0]
         flat = np.empty((rows, cols), dtype=np.float64)
         self._draw(_engine.NORMAL, _engine.normal_params(0.0, 1.0, flat.dtype), flat.dtype, flat.shape, flat, addr)
         m = flat.T if rows < cols else flat
@@ -278,40 +346,45 @@ class InitializerMethods:
         if rows < cols:
             q = q.T
         q *= gain
-        res[...] = q.reshape(shp).astype(dt)
+        full = q.reshape(gshape)
+        res[...] = (full if tgt.shard is None else tgt.take(full)).astype(tgt.dt)
         return res
 
-    def sparse(self, shape=None, *, sparsity, std=0.01, out=None, dtype=None, stream=None):
+    def sparse(self, shape=None, *, sparsity, std=0.01, out=None, dtype=None, stream=None, start=None,
+               global_shape=None, index=None):
         """A 2-d N(0, std) matrix with exactly ceil(sparsity * rows) zeros in
         every column, at rows chosen uniformly at random (Martens 2010;
         torch's sparse_).  The zero rows of each column are those holding its
         smallest keys, uint32 words of the same stream drawn right after the
         values' Philox blocks (ties to the lower row), so they too come from
-        the seed alone."""
+        the seed alone.  A part (global_shape, index) is cut from the whole."""
         sparsity = V.check_real(sparsity, "sparsity")
         if not 0.0 <= sparsity <= 1.0:
             raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
         std = V.check_nonnegative(std, "std")
-        dt, shp, addr = self._init("sparse", shape, out, dtype, stream)
-        if len(shp) != 2:
+        tgt, addr = self._init("sparse", shape, out, dtype, stream, start, global_shape, index)
+        if len(tgt.global_shape) != 2:
             raise ValueError("Only tensors with 2 dimensions are supported")
-        res = _result(out, shp, dt)
-        if res.size == 0:
+        res = tgt.result(out)
+        rows, cols = tgt.global_shape
+        n = rows * cols
+        if n == 0:
             return res
-        rows, cols = shp
-        n = res.size
         if addr is None:  # sequential: the values' blocks, then the keys' blocks
-            addr = (0, self._reserve(n, dt))
+            addr = (0, self._reserve(n, tgt.dt))
             self._reserve(n, np.dtype(np.uint32))
         stream, first = addr
-        spec = _engine.normal_spec(0.0, std, dt)
-        self._draw(spec[0], spec[1:], dt, shp, res, addr)
-        key_word = 4 * -(-(first + n) * _engine.words_per_element(dt) // 4)
+        full = res if tgt.shard is None else np.empty(tgt.global_shape, dtype=tgt.dt)
+        spec = _engine.normal_spec(0.0, std, tgt.dt)
+        self._draw(spec[0], spec[1:], tgt.dt, full.shape, full, addr)
+        key_word = 4 * -(-(first + n) * _engine.words_per_element(tgt.dt) // 4)
         keys = self.random_raw((rows, cols), stream=stream, start=key_word)
         num_zeros = math.ceil(sparsity * rows)
         if num_zeros:
             zero_rows = np.argsort(keys, axis=0, kind="stable")[:num_zeros]
-            res[zero_rows, np.arange(cols)] = 0
+            full[zero_rows, np.arange(cols)] = 0
+        if tgt.shard is not None:
+            res[...] = tgt.take(full)
         return res
 
     # ---- aliases: the names torch and Keras users know

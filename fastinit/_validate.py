@@ -125,6 +125,58 @@ def check_target(method: str, size, out, dtype, default, size_name: str = "size"
     return dt, shape
 
 
+def check_shard(global_shape, index):
+    """Resolve a NumPy basic index (ints, slices, Ellipsis, None) against a
+    global shape.  Returns (global shape, local shape, offset, gstrides): the
+    element full[index][i_0, ..., i_k] is global flat C-order element
+    offset + sum(i_d * gstrides[d])."""
+    gshape = check_size(global_shape, "global_shape")
+    if gshape is None:
+        raise TypeError("global_shape is required with index=")
+    if index is None:
+        index = ()
+    if not isinstance(index, tuple):
+        index = (index,)
+    n_real = sum(1 for i in index if i is not None and i is not Ellipsis)
+    if sum(1 for i in index if i is Ellipsis) > 1:
+        raise ValueError("index: an index can only have a single ellipsis ('...')")
+    if n_real > len(gshape):
+        raise ValueError(f"index: too many indices for global_shape {gshape}: {n_real} > {len(gshape)}")
+    expanded = []
+    for i in index:
+        if i is Ellipsis:
+            expanded.extend([slice(None)] * (len(gshape) - n_real))
+        else:
+            expanded.append(i)
+    if Ellipsis not in index:
+        expanded.extend([slice(None)] * (len(gshape) - n_real))
+    cstrides = [math.prod(gshape[d + 1:]) for d in range(len(gshape))]
+    offset, local, gstrides, d = 0, [], [], 0
+    for i in expanded:
+        if i is None:
+            local.append(1)
+            gstrides.append(0)
+            continue
+        n = gshape[d]
+        if isinstance(i, slice):
+            start, stop, step = i.indices(n)
+            local.append(len(range(start, stop, step)))
+            gstrides.append(step * cstrides[d])
+            offset += start * cstrides[d] if local[-1] else 0
+        else:
+            if isinstance(i, (bool, np.bool_)):
+                raise TypeError(f"index: booleans are not basic indices, got {i!r}")
+            try:
+                k = operator.index(i)
+            except TypeError:
+                raise TypeError(f"index: entries must be ints, slices, Ellipsis or None, got {i!r}") from None
+            if not -n <= k < n:
+                raise IndexError(f"index {k} is out of bounds for axis {d} with size {n}")
+            offset += (k % n) * cstrides[d]
+        d += 1
+    return gshape, tuple(local), offset, tuple(gstrides)
+
+
 def check_real(value, name: str) -> float:
     """A finite real scalar (Python or NumPy number, or a 0-d array)."""
     if isinstance(value, (bool, np.bool_)) or isinstance(value, (complex, np.complexfloating)):

@@ -329,7 +329,7 @@ def _buf(dtype=np.float32, shape=(8, 6)):
     (lambda o: fastinit.truncated_normal(out=o, b=np.inf), ValueError, "b must be finite"),
     (lambda o: fastinit.truncated_normal(out=o, a=50, b=60), ValueError, "too small to sample"),
     (lambda o: fastinit.uniform(out=o, low=1, high=0), ValueError, "low must not exceed high"),
-    (lambda o: fastinit.normal(out=o, std=-0.1), ValueError, "scale must be non-negative"),
+    (lambda o: fastinit.normal(out=o, std=-0.1), ValueError, "std must be non-negative"),
     (lambda o: fastinit.sparse(out=o, sparsity=1.5), ValueError, "sparsity must be in"),
     (lambda o: fastinit.sparse(out=o, sparsity=-0.1), ValueError, "sparsity must be in"),
     (lambda o: fastinit.sparse(out=o.reshape(2, 4, 6), sparsity=0.1), ValueError, "Only tensors with 2 dimensions"),

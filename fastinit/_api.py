@@ -26,6 +26,7 @@ def _module_function(name: str):
     kw = [p for p in params if p.kind is p.KEYWORD_ONLY]
     function.__signature__ = inspect.Signature(pos + kw + [_RNG])
     function.__name__ = function.__qualname__ = name
+    function.__module__ = __name__  # so pickle finds it here (dask ships it to workers)
     del function.__wrapped__
     return function
 

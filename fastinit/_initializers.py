@@ -334,7 +334,9 @@ class InitializerMethods:
             raise ValueError("Only tensors with 2 or more dimensions are supported")
         res = tgt.result(out)
         n = tgt.global_size
-        if n == 0:
+        if res.size == 0:  # nothing to write here; a sequential draw still takes its blocks
+            if addr is None and n:
+                self._reserve(n, np.dtype(np.float64))
             return res
         rows, cols = gshape[0], n // gshape[0]
         flat = np.empty((rows, cols), dtype=np.float64)
@@ -368,11 +370,11 @@ class InitializerMethods:
         res = tgt.result(out)
         rows, cols = tgt.global_shape
         n = rows * cols
-        if n == 0:
-            return res
-        if addr is None:  # sequential: the values' blocks, then the keys' blocks
+        if addr is None and n:  # sequential: the values' blocks, then the keys' blocks
             addr = (0, self._reserve(n, tgt.dt))
             self._reserve(n, np.dtype(np.uint32))
+        if res.size == 0:
+            return res
         stream, first = addr
         full = res if tgt.shard is None else np.empty(tgt.global_shape, dtype=tgt.dt)
         spec = _engine.normal_spec(0.0, std, tgt.dt)

@@ -1,0 +1,66 @@
+"""fastinit.dask: chunks computed independently equal the in-memory init,
+with the default scheduler and on a LocalCluster of 2 worker processes."""
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+import fastinit  # noqa: E402
+import fastinit.dask as fd  # noqa: E402
+from reference import bits  # noqa: E402
+
+CASES = [
+    ("he_normal", (300, 200), (100, 64), {}),
+    ("xavier_uniform", (3, 3, 32, 64), (2, 3, 16, 50), {"layout": "keras"}),
+    ("truncated_normal", (257, 31), (50, 31), {"std": 0.02, "a": -0.04, "b": 0.04}),
+    ("normal", (1000,), (333,), {"mean": 1.0, "std": 0.5}),
+    ("orthogonal", (64, 48), (20, 48), {}),
+    ("sparse", (40, 30), (15, 10), {"sparsity": 0.2}),
+]
+
+
+@pytest.mark.parametrize("name,shape,chunks,kw", CASES)
+@pytest.mark.parametrize("stream", [None, "layer.weight"])
+def test_chunks_equal_the_in_memory_init(name, shape, chunks, kw, stream):
+    x = getattr(fd, name)(shape, chunks=chunks, rng=4, stream=stream, **kw)
+    assert isinstance(x, da.Array) and x.shape == shape and x.dtype == np.float32
+    assert x.numblocks == tuple(-(-s // c) for s, c in zip(shape, chunks))
+    want = getattr(fastinit, name)(shape, rng=4, stream=stream, **kw)
+    np.testing.assert_array_equal(bits(x.compute()), bits(want))
+
+
+def test_a_generator_moves_on_like_in_memory_draws():
+    g, h = fastinit.default_rng(8), fastinit.default_rng(8)
+    a, b = fd.he_normal((64, 32), chunks=16, rng=g), fd.he_normal((64, 32), chunks=16, rng=g)
+    np.testing.assert_array_equal(a.compute(), h.he_normal((64, 32)))
+    np.testing.assert_array_equal(b.compute(), h.he_normal((64, 32)))
+    assert g.position == h.position
+
+
+def test_bfloat16_and_positional_arguments():
+    x = fd.constant((10, 10), 0.25, chunks=3, dtype="bfloat16")
+    assert x.dtype.name == "bfloat16" and (x.compute().astype(np.float32) == 0.25).all()
+    y = fd.he_uniform((30, 20), 0.1, "fan_out", chunks=7, rng=1)  # a, mode positionally
+    np.testing.assert_array_equal(y.compute(), fastinit.he_uniform((30, 20), 0.1, "fan_out", rng=1))
+
+
+def test_bad_arguments_raise_when_the_array_is_built():
+    with pytest.raises(ValueError, match="Mode fan_avg not supported"):
+        fd.he_normal((8, 8), mode="fan_avg", rng=0)
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        fd.xavier_normal((8,), rng=0)
+
+
+def test_local_cluster_with_two_worker_processes():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        x = fd.he_normal((512, 256), chunks=(64, 256), rng=11, stream="w", dtype="bfloat16")
+        blocks = client.compute(x.to_delayed().ravel().tolist())
+        client.gather(blocks)
+        workers = {w for ws in client.who_has(blocks).values() for w in ws}
+        assert len(workers) == 2  # the chunks really ran in both processes
+        got = client.compute(x).result()
+    want = fastinit.he_normal((512, 256), rng=11, stream="w", dtype="bfloat16")
+    np.testing.assert_array_equal(bits(got), bits(want))

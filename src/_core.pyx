@@ -43,6 +43,7 @@ cdef extern from "fi_core.h" nogil:
     uint64_t fi_layout_size(const fi_layout *L)
     int fi_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi,
                 int nthreads, int isa)
+    int fi_advise_hugepages(void *p, size_t n)
     int fi_isa_compiled(int isa)
     int fi_isa_supported(int isa)
     const char *fi_isa_name(int isa)
@@ -124,6 +125,12 @@ def philox(counter, key):
         c[i] = counter[i]
     fi_philox4x32_10(c, key[0], key[1])
     return [c[0], c[1], c[2], c[3]]
+
+
+def advise_hugepages(size_t address, size_t nbytes):
+    """madvise(MADV_HUGEPAGE) on the whole pages of a byte range (Linux; a
+    hint).  Returns 0 or the errno the kernel answered."""
+    return fi_advise_hugepages(<void *>address, nbytes)
 
 
 def isa_compiled(int isa):

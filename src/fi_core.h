@@ -95,6 +95,11 @@ uint64_t fi_layout_size(const fi_layout *L);
  * the GIL; values depend on neither nthreads, isa nor the [lo, hi) split. */
 int fi_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, int nthreads, int isa);
 
+/* Advise the kernel to back [p, p + n) with transparent huge pages before
+ * its first touch (Linux madvise MADV_HUGEPAGE on the whole pages inside;
+ * a hint: 0, or an errno value where the kernel declines). */
+int fi_advise_hugepages(void *p, size_t n);
+
 /* Machine facts, for the Python layer's policy and show_config(). */
 int fi_isa_compiled(int isa);  /* built into this binary */
 int fi_isa_supported(int isa); /* compiled and supported by this CPU and OS */

@@ -12,6 +12,11 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#ifdef __linux__
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #include "fi_core.h"
 #include "fi_kernels.h"
@@ -227,6 +232,24 @@ int fi_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, in
         fill_range(p, L, b_lo, b_hi, run, isz);
     }
     return FI_OK;
+}
+
+/* -------------------------------------------------------------- memory */
+
+int fi_advise_hugepages(void *p, size_t n)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)p + n) & ~(page - 1);
+    if (hi <= lo)
+        return 0;
+    return madvise((void *)lo, hi - lo, MADV_HUGEPAGE) == 0 ? 0 : errno;
+#else
+    (void)p;
+    (void)n;
+    return 0;
+#endif
 }
 
 /* ------------------------------------------------------------ machine facts */

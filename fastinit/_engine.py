@@ -162,14 +162,17 @@ def truncnorm_spec(mean: float, std: float, a: float, b: float, dt: np.dtype):
     return (TRUNCNORM, _in_compute(mean, dt, "mean"), s, lo, hi, c, d)
 
 
+_byte_bounds = np.lib.array_utils.byte_bounds if hasattr(np.lib, "array_utils") else np.byte_bounds
+
+
 def fill(out: np.ndarray, kind: int, a: float = 0.0, b: float = 0.0, lo: float = -np.inf,
          hi: float = np.inf, c: float = 0.0, d: float = 0.0, *, key, stream: int, gbase: int = 0,
          gstrides=None) -> np.ndarray:
     """Fill out (validated by the caller) in place and return it."""
     flags = _STREAM_STORES if kind == CONST and out.nbytes >= STREAM_STORES_FROM else 0
     if out.nbytes >= HUGEPAGES_FROM:
-        lo, hi = np.lib.array_utils.byte_bounds(out) if hasattr(np.lib, "array_utils") else np.byte_bounds(out)
-        _core.advise_hugepages(lo, hi - lo)
+        first_byte, end_byte = _byte_bounds(out)
+        _core.advise_hugepages(first_byte, end_byte - first_byte)
     _core.fill(out, kind, dtype_code(out.dtype), a, b, c, d, lo, hi, key[0], key[1], stream, gbase,
                gstrides, _threads.threads_for(out.size), _simd.current(), _threads.SEGMENT, flags)
     return out

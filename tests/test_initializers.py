@@ -378,3 +378,15 @@ def test_large_constant_fills(simd, dtype):
     assert (view == np.array(-0.3, dtype=dt)).all() and (base[:3] == 9).all()
     fastinit.zeros(out=base)
     assert not base.astype(np.float32).any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, "bfloat16"], ids=str)
+def test_large_bounded_fills_stay_in_bounds(dtype):
+    """Fills past fastinit._engine.HUGEPAGES_FROM bytes (advised to use huge
+    pages first) keep their clamp bounds."""
+    dt = fastinit._validate.as_dtype(dtype)
+    n = fastinit._engine.HUGEPAGES_FROM // dt.itemsize + 5
+    u = fastinit.uniform((n,), -0.5, 0.5, dtype=dt, rng=0).astype(np.float64)
+    assert u.min() >= -0.5 and u.max() < 0.5 and abs(u.mean()) < 1e-3
+    t = fastinit.truncated_normal((n,), 0.0, 1.0, -1.0, 0.5, dtype=dt, rng=0).astype(np.float64)
+    assert t.min() >= -1.0 and t.max() <= 0.5 and t.min() < -0.99 and t.max() > 0.49

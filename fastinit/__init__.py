@@ -23,6 +23,7 @@ from ._api import __all__ as _initializers
 from ._config import show_config
 from ._generator import Generator, default_rng
 from ._threads import get_num_threads, set_num_threads
+from .model import init_model
 
 __version__ = "0.1.0"
 
@@ -31,6 +32,7 @@ __all__ = [
     "STREAM_VERSION",
     "Generator",
     "default_rng",
+    "init_model",
     "get_num_threads",
     "set_num_threads",
     "show_config",

@@ -1,8 +1,9 @@
 """Command line: `fastinit <command>` (or `python -m fastinit <command>`).
 
 Commands:
-  bench     fastinit against NumPy (and torch, if installed) on one buffer
-  config    print fastinit.show_config()
+  bench        fastinit against NumPy (and torch, if installed) on one buffer
+  init-model   initialize a whole model into safetensors (fastinit init-model -h)
+  config       print fastinit.show_config()
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ def main(argv=None) -> int:
         from ._bench import main as bench
 
         return bench(rest)
+    if cmd == "init-model":
+        from ._cli_model import main as init_model
+
+        return init_model(rest)
     if cmd == "config":
         from ._config import show_config
 

@@ -1,0 +1,232 @@
+"""init_model: specs, rules, safetensors output, shards, checkpoints, CLI."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import fastinit
+from fastinit import model
+from reference import bits
+
+safetensors_numpy = pytest.importorskip("safetensors.numpy")
+
+SPEC = {
+    "embed.weight": (1000, 64),
+    "layers.0.attn.q.weight": (64, 64),
+    "layers.0.attn.q.bias": (64,),
+    "layers.0.norm.weight": (64,),
+    "layers.0.mlp.up.weight": {"shape": [256, 64], "dtype": "float16"},
+    "layers.0.mlp.down.weight": {"shape": [64, 256], "init": "he_uniform(mode='fan_out')"},
+    "head.weight": (1000, 64),
+}
+RULES = {"*.bias": "zeros", "*norm.weight": "ones", "head.*": "xavier_normal", "*": "normal(std=0.02)"}
+
+
+def _same(a, b):
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(bits(a), bits(b))
+
+
+@pytest.mark.parametrize("preset,params", [("gpt2", 124_439_808), ("tinyllama-1.1b", 1_100_048_384),
+                                           ("llama-2-7b", 6_738_415_616)])
+def test_presets_have_the_public_parameter_counts(preset, params):
+    tensors = model.resolve(preset)
+    assert sum(t.size for t in tensors) == params
+
+
+def test_rules_and_spec_entries():
+    arrays = fastinit.init_model(SPEC, rules=RULES, rng=0)
+    assert list(arrays) == list(SPEC)
+    assert not arrays["layers.0.attn.q.bias"].any()
+    assert (arrays["layers.0.norm.weight"] == 1).all()
+    assert arrays["layers.0.mlp.up.weight"].dtype == np.float16
+    g = fastinit.default_rng(0)
+    assert _same(arrays["embed.weight"], g.normal(0.0, 0.02, (1000, 64), dtype=np.float32, stream="embed.weight"))
+    assert _same(arrays["head.weight"], g.xavier_normal((1000, 64), stream="head.weight"))
+    assert _same(arrays["layers.0.mlp.down.weight"],
+                 g.he_uniform((64, 256), mode="fan_out", stream="layers.0.mlp.down.weight"))
+
+
+def test_any_subset_reproduces_the_same_values():
+    full = fastinit.init_model(SPEC, rules=RULES, rng=5)
+    part = fastinit.init_model(SPEC, rules=RULES, rng=5, names=["head.weight", "layers.0.mlp.up.weight"])
+    assert set(part) == {"head.weight", "layers.0.mlp.up.weight"}
+    for k, v in part.items():
+        assert _same(v, full[k])
+    with pytest.raises(ValueError, match="not in the spec"):
+        fastinit.init_model(SPEC, names=["nope"])
+
+
+def test_dtype_applies_to_tensors_without_their_own():
+    arrays = fastinit.init_model(SPEC, rules=RULES, rng=0, dtype="bfloat16")
+    assert all(a.dtype == np.dtype(ml_dtypes.bfloat16) for a in arrays.values())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
+def test_safetensors_file_equals_the_in_memory_result(tmp_path, dtype):
+    path = tmp_path / "model.safetensors"
+    rep = fastinit.init_model(SPEC, path, rules=RULES, rng=3, dtype=dtype, window=4096)  # many small windows
+    assert rep["files"] == [str(path)] and rep["parameters"] == sum(t.size for t in model.resolve(SPEC))
+    mem = fastinit.init_model(SPEC, rules=RULES, rng=3, dtype=dtype)
+    loaded = safetensors_numpy.load_file(str(path))
+    assert set(loaded) == set(mem)
+    for k in mem:
+        assert _same(loaded[k], mem[k]), k
+    from fastinit._safetensors import read_header
+
+    header = read_header(path)
+    assert header["__metadata__"]["format"] == "pt"
+    assert header["__metadata__"]["fastinit_stream_version"] == str(fastinit.STREAM_VERSION)
+    assert not [p for p in os.listdir(tmp_path) if "fastinit-tmp" in p]
+
+
+def test_torch_loads_it_too(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file
+
+    path = tmp_path / "m.safetensors"
+    fastinit.init_model("tiny-llama-test", path, rng=1, dtype="bfloat16")
+    mem = fastinit.init_model("tiny-llama-test", rng=1, dtype="bfloat16")
+    t = load_file(str(path))
+    for k, v in mem.items():
+        assert t[k].dtype == torch.bfloat16
+        assert np.array_equal(t[k].view(torch.int16).numpy(), v.view(np.int16))
+
+
+def test_spec_from_json_toml_and_a_meta_module(tmp_path):
+    j = tmp_path / "spec.json"
+    j.write_text(json.dumps({"tensors": {k: (v if isinstance(v, dict) else list(v)) for k, v in SPEC.items()},
+                             "rules": RULES}))
+    t = tmp_path / "spec.toml"
+    t.write_text('[tensors]\n"a.weight" = [16, 8]\n"a.bias" = [16]\n[rules]\n"*.bias" = "zeros"\n"*" = "lecun_normal"\n')
+    assert all(_same(a, b) for a, b in zip(fastinit.init_model(j, rng=0).values(),
+                                           fastinit.init_model(SPEC, rules=RULES, rng=0).values()))
+    m = fastinit.init_model(t, rng=0)
+    assert not m["a.bias"].any() and _same(m["a.weight"], fastinit.default_rng(0).lecun_normal((16, 8), stream="a.weight"))
+    torch = pytest.importorskip("torch")
+    with torch.device("meta"):
+        net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.LayerNorm(16))
+    arrays = fastinit.init_model(net, rules={"*.bias": "zeros", "1.weight": "ones"}, rng=0)
+    assert {k: v.shape for k, v in arrays.items()} == {"0.weight": (16, 8), "0.bias": (16,), "1.weight": (16,),
+                                                       "1.bias": (16,)}
+
+
+@pytest.mark.parametrize("bad,exc,msg", [
+    ({"x": (2, 2)}, ValueError, "unknown initializer 'nrmal'"),
+    ({"x": {"shape": [2, 2], "init": "normal(std=__import__('os'))"}}, ValueError, "literals"),
+    ({"x": {"shape": [2, 2], "init": "normal(0.02)"}}, ValueError, "form name"),
+    ({"x": {"init": "zeros"}}, ValueError, "has no shape"),
+    ({"x": {"shape": [2, 2], "dtype": "int32"}}, TypeError, "unsupported dtype"),
+])
+def test_bad_specs_fail_before_anything_is_written(tmp_path, bad, exc, msg):
+    rules = {"*": "nrmal"} if "unknown" in msg else None
+    with pytest.raises(exc, match=msg):
+        fastinit.init_model(bad, tmp_path / "m.safetensors", rules=rules, rng=0)
+    assert not os.listdir(tmp_path)
+
+
+def test_a_failing_writer_leaves_no_file(tmp_path, monkeypatch):
+    calls = []
+
+    def boom(*a, **k):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return orig(*a, **k)
+
+    orig = model._fill
+    monkeypatch.setattr(model, "_fill", boom)
+    with pytest.raises(KeyboardInterrupt):
+        fastinit.init_model(SPEC, tmp_path / "m.safetensors", rules=RULES, rng=0)
+    assert not os.listdir(tmp_path)  # neither the destination nor the temporary file
+
+
+def test_a_killed_writer_leaves_no_destination(tmp_path):
+    spec = {f"w{i}": (4096, 4096) for i in range(16)}  # 1 GiB of float32
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    dest = tmp_path / "m.safetensors"
+    p = subprocess.Popen([sys.executable, "-m", "fastinit", "init-model", "--spec", str(tmp_path / "spec.json"),
+                          "--out", str(dest), "--seed", "0", "--no-progress"], cwd=tmp_path)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any("fastinit-tmp" in f for f in os.listdir(tmp_path)):
+        time.sleep(0.005)
+    time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert p.returncode == -signal.SIGKILL
+    assert not dest.exists()
+
+
+def test_shards_from_separate_processes_equal_the_single_file(tmp_path):
+    single = tmp_path / "one" / "model.safetensors"
+    fastinit.init_model("tiny-llama-test", single, rng=2, dtype="bfloat16")
+    outdir = tmp_path / "sharded"
+    procs = [subprocess.Popen([sys.executable, "-m", "fastinit", "init-model", "--preset", "tiny-llama-test",
+                               "--out", str(outdir / "model.safetensors"), "--seed", "2", "--dtype", "bfloat16",
+                               "--shards", "3", "--shard-id", str(i), "--no-progress"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(3)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+    files = sorted(os.listdir(outdir))
+    assert files == ["model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
+                     "model-00003-of-00003.safetensors", "model.safetensors.index.json"]
+    index = json.loads((outdir / "model.safetensors.index.json").read_text())
+    want = safetensors_numpy.load_file(str(single))
+    got = {}
+    for f in files[:3]:
+        got.update(safetensors_numpy.load_file(str(outdir / f)))
+    assert set(got) == set(want) == set(index["weight_map"])
+    assert index["metadata"]["total_size"] == sum(v.nbytes for v in want.values())
+    for k in want:
+        assert _same(got[k], want[k]) and index["weight_map"][k] in files
+
+
+def test_from_checkpoint(tmp_path):
+    ckpt = tmp_path / "ckpt.safetensors"
+    old = {"embed.weight": np.random.default_rng(0).standard_normal((1000, 64)),  # float64: cast on copy
+           "layers.0.attn.q.weight": np.ones((32, 64), dtype=np.float32),          # another shape
+           "unused.weight": np.zeros((3,), dtype=np.float32)}
+    safetensors_numpy.save_file(old, str(ckpt))
+    with pytest.raises(ValueError, match="has shape \\(32, 64\\)"):
+        fastinit.init_model(SPEC, tmp_path / "m.safetensors", rules=RULES, rng=0, from_checkpoint=ckpt)
+    rep = fastinit.init_model(SPEC, tmp_path / "m.safetensors", rules=RULES, rng=0, from_checkpoint=ckpt,
+                              on_mismatch="skip")
+    assert rep["copied"] == ["embed.weight"] and rep["mismatched"] == ["layers.0.attn.q.weight"]
+    assert len(rep["initialized"]) == len(SPEC) - 1
+    got = safetensors_numpy.load_file(str(tmp_path / "m.safetensors"))
+    assert _same(got["embed.weight"], old["embed.weight"].astype(np.float32))
+    fresh = fastinit.init_model(SPEC, rules=RULES, rng=0)
+    for k in SPEC:
+        if k != "embed.weight":
+            assert _same(got[k], fresh[k])
+    # in memory too, and through the command line
+    mem = fastinit.init_model(SPEC, rules=RULES, rng=0, from_checkpoint=ckpt, on_mismatch="skip")
+    assert _same(mem["embed.weight"], got["embed.weight"])
+
+
+def test_cli_summary_and_errors(tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"tensors": {"a.weight": [64, 32], "a.bias": [64]}, "rules": {"*.bias": "zeros"}}))
+    out = subprocess.run([sys.executable, "-m", "fastinit", "init-model", "--spec", str(spec), "--out",
+                          str(tmp_path / "m.safetensors"), "--seed", "1"], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "2,112 parameters" in out.stdout and "GB/s" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "fastinit", "init-model", "--preset", "gpt2", "--out",
+                          str(tmp_path / "x.safetensors"), "--rules", '{"*": "cauchy"}'], capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown initializer 'cauchy'" in bad.stderr
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_bad_shard_arguments(tmp_path):
+    with pytest.raises(ValueError, match="shard_id must be"):
+        fastinit.init_model(SPEC, tmp_path / "m.safetensors", shards=2, shard_id=2)
+    with pytest.raises(ValueError, match="shards must be at least 1"):
+        fastinit.init_model(SPEC, tmp_path / "m.safetensors", shards=0)

@@ -92,7 +92,24 @@ def uniform_params(low: float, high: float, dt: np.dtype):
     return _in_compute(low, dt, "low"), b, lo, hi
 
 
+# The largest |z| a normal fill can produce: sqrt(-2 log 2^-32) for float32
+# Box-Muller, -Phi^-1(2^-55) for float64 (AS 241 at q = 2^-54, p = q / 2).
+_MAX_Z = {False: 6.6605, True: 8.3744}
+
+
+def _dtype_max(dt: np.dtype) -> float:
+    return float(np.finfo(np.float32).max) if dtype_code(dt) == _DT_BF16 else float(np.finfo(dt).max)
+
+
+def check_fits(largest: float, dt: np.dtype, what: str) -> None:
+    """OverflowError where values up to `largest` in magnitude would round
+    to infinity in the dtype."""
+    if largest > _dtype_max(dt):
+        raise OverflowError(f"{what} can reach {largest:.4g}, beyond the largest {dt.name} ({_dtype_max(dt):.4g})")
+
+
 def normal_params(loc: float, scale: float, dt: np.dtype):
+    check_fits(abs(loc) + scale * _MAX_Z[dtype_code(dt) == _DT_F64], dt, f"normal(loc={loc}, scale={scale})")
     return _in_compute(loc, dt, "loc"), _in_compute(scale, dt, "scale"), -np.inf, np.inf
 
 
@@ -173,6 +190,7 @@ def fill(out: np.ndarray, kind: int, a: float = 0.0, b: float = 0.0, lo: float =
     if out.nbytes >= HUGEPAGES_FROM:
         first_byte, end_byte = _byte_bounds(out)
         _core.advise_hugepages(first_byte, end_byte - first_byte)
+    segment = _threads.SEGMENT if not gstrides or gstrides[-1] == 1 else _threads.SEGMENT_STRIDED
     _core.fill(out, kind, dtype_code(out.dtype), a, b, c, d, lo, hi, key[0], key[1], stream, gbase,
-               gstrides, _threads.threads_for(out.size), _simd.current(), _threads.SEGMENT, flags)
+               gstrides, _threads.threads_for(out.size), _simd.current(), segment, flags)
     return out

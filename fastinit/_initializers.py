@@ -332,6 +332,7 @@ class InitializerMethods:
         gshape = tgt.global_shape
         if len(gshape) < 2:
             raise ValueError("Only tensors with 2 or more dimensions are supported")
+        _engine.check_fits(abs(gain), tgt.dt, f"orthogonal(gain={gain})")
         res = tgt.result(out)
         n = tgt.global_size
         if res.size == 0:  # nothing to write here; a sequential draw still takes its blocks

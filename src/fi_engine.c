@@ -26,6 +26,10 @@
 #define FI_BLOCK 16384
 /* Elements computed into a private tile before a strided scatter. */
 #define FI_SCATTER_TILE 512
+/* Global index steps up to this are served from the contiguous range that
+ * covers them (|step| times the work, vectorized); larger ones element by
+ * element. */
+#define FI_GATHER_SPAN 16
 
 static const fi_run_fn fi_runs[FI_ISA_COUNT] = {
     fi_run_generic,
@@ -156,7 +160,20 @@ static void write_run(const fi_params *p, fi_run_fn run, uint64_t g, int64_t gs,
             run(p, g + k, m, tile.bytes);
             copy_strided(dst + (int64_t)k * os, os, tile.bytes, m, isz);
         }
-    } else { /* global indices not consecutive: one element at a time */
+    } else if (gs != 0 && gs >= -FI_GATHER_SPAN && gs <= FI_GATHER_SPAN) {
+        /* a small step: compute the covering range, keep every |gs|-th value */
+        const size_t a = (size_t)(gs < 0 ? -gs : gs);
+        const size_t c_max = (FI_SCATTER_TILE - 1) / a + 1;
+        for (size_t k = 0; k < n; k += c_max) {
+            size_t c = n - k < c_max ? n - k : c_max;
+            uint64_t lowest = g + (uint64_t)(gs > 0 ? k : k + c - 1) * (uint64_t)gs;
+            run(p, lowest, (c - 1) * a + 1, tile.bytes);
+            for (size_t j = 0; j < c; j++) {
+                size_t from = (gs > 0 ? j : c - 1 - j) * a;
+                memcpy(dst + (int64_t)(k + j) * os, tile.bytes + from * isz, isz);
+            }
+        }
+    } else { /* global indices far apart: one element at a time */
         for (size_t j = 0; j < n; j++) {
             run(p, g + (uint64_t)j * (uint64_t)gs, 1, tile.bytes);
             memcpy(dst + (int64_t)j * os, tile.bytes, isz);

@@ -42,13 +42,18 @@ def key_from_seed(seed) -> tuple[int, int]:
     return int(k[0]), int(k[1])
 
 
+def block_words(key, stream: int, blocks) -> np.ndarray:
+    """The (n, 4) words of the given blocks (uint64 array) of (key, stream)."""
+    b = np.asarray(blocks, dtype=np.uint64)
+    ctr = np.stack([b & MASK32, b >> np.uint64(32),
+                    np.full_like(b, stream & 0xFFFFFFFF), np.full_like(b, stream >> 32)], axis=1)
+    return philox4x32_10(ctr, key)
+
+
 def words(key, stream: int, word_index) -> np.ndarray:
     """Words at the given indices (uint64 array) of (key, stream)."""
     w = np.asarray(word_index, dtype=np.uint64)
-    b = w >> np.uint64(2)
-    ctr = np.stack([b & MASK32, b >> np.uint64(32),
-                    np.full_like(b, stream & 0xFFFFFFFF), np.full_like(b, stream >> 32)], axis=1)
-    return philox4x32_10(ctr, key)[np.arange(w.size), (w & np.uint64(3)).astype(np.intp)]
+    return block_words(key, stream, w >> np.uint64(2))[np.arange(w.size), (w & np.uint64(3)).astype(np.intp)]
 
 
 def raw(key, stream: int, start: int, n: int) -> np.ndarray:
@@ -261,10 +266,13 @@ def ppnd_tail_f64(p):
 
 
 def _pairs_f64(key, stream, start, n):
+    """Words 2e and 2e + 1 of float64 elements e: lanes 2 (e & 1) and
+    2 (e & 1) + 1 of block e >> 1 (no 64-bit overflow for e >= 2^63)."""
     e = _elements(start, n)
-    lo = words(key, stream, e * np.uint64(2))
-    hi = words(key, stream, e * np.uint64(2) + np.uint64(1))
-    return lo, hi
+    w = block_words(key, stream, e >> np.uint64(1))
+    lane = ((e & np.uint64(1)) * np.uint64(2)).astype(np.intp)
+    rows = np.arange(e.size)
+    return w[rows, lane], w[rows, lane + 1]
 
 
 def uniform_f64(key, stream, start, n, a, b, lo_b, hi_b):

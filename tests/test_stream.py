@@ -54,6 +54,21 @@ def test_random_raw_at_the_end_of_the_stream(simd):
     np.testing.assert_array_equal(rng().random_raw(5, stream=3, start=start), R.raw(KEY, 3, start, 5))
 
 
+@pytest.mark.parametrize("start", [2**63 - 3, 2**63 + 5, 2**64 - 1031])
+def test_counters_past_2_62_blocks(simd, start):
+    """float64 element e uses block e >> 1: past 2^63 elements the block
+    counter passes 2^62 (its high word needs all 32 bits)."""
+    n = 1031
+    g = rng()
+    np.testing.assert_array_equal(bits(g.standard_normal(n, stream=9, start=start)),
+                                  bits(R.normal_f64(KEY, 9, start, n, 0.0, 1.0)))
+    np.testing.assert_array_equal(bits(g.random(n, stream=9, start=start)),
+                                  bits(R.uniform_f64(KEY, 9, start, n, 0.0, 1.0, 0.0, 1 - 2.0**-53)))
+    s32 = 2**64 - 1031
+    np.testing.assert_array_equal(bits(g.standard_normal(1031, dtype=np.float32, stream=9, start=s32)),
+                                  bits(R.normal_f32(KEY, 9, s32, 1031, 0.0, 1.0)))
+
+
 def test_random_raw_shapes():
     a = rng().random_raw((3, 5), stream=2, start=9)
     assert a.shape == (3, 5) and a.dtype == np.uint32

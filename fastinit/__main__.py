@@ -3,6 +3,7 @@
 Commands:
   bench        fastinit against NumPy (and torch, if installed) on one buffer
   init-model   initialize a whole model into safetensors (fastinit init-model -h)
+  diagnose     activation statistics through a deep network (fastinit diagnose -h)
   config       print fastinit.show_config()
 """
 
@@ -25,6 +26,10 @@ def main(argv=None) -> int:
         from ._cli_model import main as init_model
 
         return init_model(rest)
+    if cmd == "diagnose":
+        from .diagnostics import main as diagnose
+
+        return diagnose(rest)
     if cmd == "config":
         from ._config import show_config
 

@@ -15,9 +15,17 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # tests/refere
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 import fastinit  # noqa: E402
 from fastinit import _simd  # noqa: E402
+
+# Property tests: derandomized (the same examples on every run, so CI is
+# reproducible); --hypothesis-profile=long runs 5000 examples each.
+_COMMON = dict(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+settings.register_profile("default", max_examples=300, **_COMMON)
+settings.register_profile("long", max_examples=5000, **_COMMON)
+settings.load_profile("default")
 
 ALL_SIMD = ("generic", "avx2", "avx512")
 

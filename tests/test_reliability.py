@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -159,7 +159,7 @@ CALLS = {
 }
 
 
-@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@pytest.mark.property
 @given(_buffers(), st.sampled_from(sorted(CALLS)), _params, _params,
        st.one_of(st.integers(-5, 2**70), st.sampled_from([None, 1.5, "x", b"x", -1, 2**64, 2**128, [1, 2]])))
 def test_hostile_input_fills_correctly_or_raises_a_documented_error(buf, name, p, q, seed):

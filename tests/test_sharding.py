@@ -4,14 +4,12 @@ any basic index gives exactly full[index]."""
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import fastinit
 from reference import bits
 
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # name -> (minimum rank, maximum rank, call(**kw))
 INITS = {
@@ -47,7 +45,7 @@ def _full(name, shape, dt, stream, seed=3):
     return INITS[name][2](shape=shape, dtype=dt, rng=seed, stream=stream)
 
 
-@SETTINGS
+@pytest.mark.property
 @given(case(), st.data())
 def test_blocks_reassemble_the_full_tensor(c, data):
     name, shape, dt, stream = c
@@ -93,7 +91,7 @@ def _basic_index(data, shape):
     return tuple(parts)
 
 
-@SETTINGS
+@pytest.mark.property
 @given(case(), st.data())
 def test_any_basic_index_gives_full_index(c, data):
     name, shape, dt, stream = c

@@ -2,8 +2,10 @@
 
 Every method fills the same preallocated, already touched buffer (so page
 faults are not timed, except in the "fresh array" section, which measures
-them on purpose); each is run `repeat` times after one warm-up (fewer for a
-peer slower than a few seconds a run) and the median is reported.
+them on purpose).  After one warm-up each, the methods are timed round
+robin, `repeat` rounds (a peer slower than a few seconds a run sits out the
+later rounds), and each method's median is reported: on a shared machine
+whose speed drifts over minutes, every contender sees the same drift.
 """
 
 from __future__ import annotations
@@ -60,17 +62,22 @@ class _NumpyThreaded:
         self._run("random", out)
 
 
-def _time(fn, repeat: int) -> float:
-    t0 = time.perf_counter()
-    fn()  # warm-up
-    first = time.perf_counter() - t0
-    repeat = max(1, min(repeat, int(_SLOW / max(first, 1e-9))))
-    times = []
-    for _ in range(repeat):
+def _time_round_robin(fns: list, repeat: int) -> list[float]:
+    """Median seconds of each function, timed in turn `repeat` rounds."""
+    first = []
+    for fn in fns:  # warm-up, and how slow each one is
         t0 = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        first.append(time.perf_counter() - t0)
+    times = [[] for _ in fns]
+    for r in range(repeat):
+        for i, fn in enumerate(fns):
+            if r and first[i] * (r + 1) > _SLOW:
+                continue
+            t0 = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
 
 
 def _peak_rss_of_fresh_fill(n: int) -> dict:
@@ -107,13 +114,10 @@ def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None, rss_si
     g = default_rng(0)
     np_rng = np.random.default_rng(0)
     recipe = _NumpyThreaded(nt)
-    rows = []
+    methods = []  # (group, name, fn, itemsize, who)
 
-    def add(group, name, fn, n=size, itemsize=4, who="peer"):
-        t = _time(fn, repeat)
-        rows.append({"group": group, "method": name, "who": who, "seconds": t, "melem_s": n / t / 1e6,
-                     "gb_s": n * itemsize / t / 1e9})
-        return rows[-1]["melem_s"]
+    def add(group, name, fn, itemsize=4, who="peer"):
+        methods.append((group, name, fn, itemsize, who))
 
     try:
         import torch
@@ -153,38 +157,49 @@ def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None, rss_si
     add("truncated", "fastinit truncated_normal(std=.02, a=-.04, b=.04)",
         lambda: g.truncated_normal(out=x, std=0.02, a=-0.04, b=0.04), who="fastinit")
     # -- bfloat16
-    xb = np.zeros(size, dtype=fastinit._validate.as_dtype("bfloat16"))
+    xb = np.zeros(size, dtype=fastinit._validate.as_dtype("bfloat16")).reshape(w.shape)
     if torch is not None:
         add("bfloat16", f"{tv} bfloat16 Tensor.normal_", lambda: tb.normal_(), itemsize=2)
-    f32 = add("bfloat16", "fastinit he_normal float32", lambda: g.he_normal(out=w), who="fastinit")
-    bf = add("bfloat16", "fastinit he_normal bfloat16", lambda: g.he_normal(out=xb.reshape(w.shape)), itemsize=2,
-             who="fastinit")
+    add("bfloat16", "fastinit he_normal float32", lambda: g.he_normal(out=w), who="fastinit")
+    add("bfloat16", "fastinit he_normal bfloat16", lambda: g.he_normal(out=xb), itemsize=2, who="fastinit")
+
+    secs = _time_round_robin([m[2] for m in methods], repeat)
+    rows = [{"group": grp, "method": name, "who": who, "seconds": t, "melem_s": size / t / 1e6,
+             "gb_s": size * isz / t / 1e9} for (grp, name, _, isz, who), t in zip(methods, secs)]
     recipe.pool.shutdown()
+    f32 = next(r["melem_s"] for r in rows if r["method"] == "fastinit he_normal float32")
+    bf = next(r["melem_s"] for r in rows if r["method"] == "fastinit he_normal bfloat16")
 
-    # -- threads: 1 .. N
-    scaling = []
+    # -- threads 1 .. N, round robin
     counts = sorted({1, *[2**k for k in range(1, 10) if 2**k < nt], nt})
-    for t in counts:
-        fastinit.set_num_threads(t)
-        scaling.append({"threads": t, "melem_s": size / _time(lambda: g.he_normal(out=w), repeat) / 1e6})
-    fastinit.set_num_threads(nt)
-    for s in scaling:
-        s["speedup"] = s["melem_s"] / scaling[0]["melem_s"]
 
-    # -- each SIMD path
-    paths = []
-    for path in _simd.available():
-        with _simd.forced(path):
-            paths.append({"simd": path,
-                          "he_normal": size / _time(lambda: g.he_normal(out=w), repeat) / 1e6,
-                          "he_uniform": size / _time(lambda: g.he_uniform(out=w), repeat) / 1e6})
+    def with_threads(t):
+        def fn():
+            fastinit.set_num_threads(t)
+            g.he_normal(out=w)
+        return fn
+
+    secs = _time_round_robin([with_threads(t) for t in counts], repeat)
+    fastinit.set_num_threads(nt)
+    scaling = [{"threads": t, "melem_s": size / s / 1e6, "speedup": secs[0] / s} for t, s in zip(counts, secs)]
+
+    # -- each SIMD path, round robin
+    def on_path(path, kind):
+        def fn():
+            with _simd.forced(path):
+                getattr(g, kind)(out=w)
+        return fn
+
+    avail = _simd.available()
+    secs = _time_round_robin([on_path(p, k) for p in avail for k in ("he_normal", "he_uniform")], repeat)
+    paths = [{"simd": p, "he_normal": size / secs[2 * i] / 1e6, "he_uniform": size / secs[2 * i + 1] / 1e6}
+             for i, p in enumerate(avail)]
 
     # -- a fresh array: allocation and first touch by the filling threads
-    fresh = {
-        "fastinit he_normal(shape) (new array)": size / _time(lambda: fastinit.he_normal(w.shape, rng=0), repeat) / 1e6,
-        "numpy standard_normal(size, float32) (new array)":
-            size / _time(lambda: np_rng.standard_normal(size, dtype=np.float32), repeat) / 1e6,
-    }
+    secs = _time_round_robin([lambda: fastinit.he_normal(w.shape, rng=0),
+                              lambda: np_rng.standard_normal(size, dtype=np.float32)], repeat)
+    fresh = {"fastinit he_normal(shape) (new array)": size / secs[0] / 1e6,
+             "numpy standard_normal(size, float32) (new array)": size / secs[1] / 1e6}
     rss = _peak_rss_of_fresh_fill(rss_size) if rss_size else None
 
     return {

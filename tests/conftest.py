@@ -13,7 +13,6 @@ _ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if pathlib.Path(p or ".").resolve() != _ROOT]
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # tests/reference.py
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 

@@ -4,7 +4,6 @@ shapes that overflow, and goodness of fit for every distribution and dtype."""
 import json
 import math
 import multiprocessing as mp
-import signal
 import subprocess
 import sys
 import threading

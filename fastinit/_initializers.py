@@ -208,29 +208,32 @@ class InitializerMethods:
 
     # ---- Xavier / Glorot
 
+    def _xavier(self, method, shape, gain, layout, fan_in, fan_out, out, dtype, stream, start, global_shape, index):
+        """(target, address, |gain|, (fan_in + fan_out) / 2) of a Xavier initializer."""
+        gain = V.check_real(gain, "gain")
+        tgt, addr = self._init(method, shape, out, dtype, stream, start, global_shape, index)
+        return tgt, addr, abs(gain), self._fan(tgt, layout, "fan_avg", fan_in, fan_out, ("fan_avg",))
+
     def xavier_uniform(self, shape=None, gain=1.0, *, layout="torch", fan_in=None, fan_out=None,
                        out=None, dtype=None, stream=None, start=None, global_shape=None, index=None):
         """U(-l, l), l = gain sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010;
         torch's xavier_uniform_, Keras' GlorotUniform with gain 1)."""
-        gain = V.check_real(gain, "gain")
-        tgt, addr = self._init("xavier_uniform", shape, out, dtype, stream, start, global_shape, index)
-        fan = self._fan(tgt, layout, "fan_avg", fan_in, fan_out, ("fan_avg",))
+        tgt, addr, gain, fan = self._xavier("xavier_uniform", shape, gain, layout, fan_in, fan_out, out, dtype,
+                                            stream, start, global_shape, index)
         if tgt.global_size == 0:
             return tgt.result(out)
-        limit = abs(gain) * math.sqrt(3.0 / fan)
+        limit = gain * math.sqrt(3.0 / fan)
         return self._fill(_engine.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
 
     def xavier_normal(self, shape=None, gain=1.0, *, truncated=False, layout="torch", fan_in=None,
                       fan_out=None, out=None, dtype=None, stream=None, start=None, global_shape=None, index=None):
         """N(0, s), s = gain sqrt(2 / (fan_in + fan_out)) (torch's xavier_normal_).
         ``truncated=True``: Keras' GlorotNormal (s / 0.8796, cut at 2 std)."""
-        gain = V.check_real(gain, "gain")
-        tgt, addr = self._init("xavier_normal", shape, out, dtype, stream, start, global_shape, index)
-        fan = self._fan(tgt, layout, "fan_avg", fan_in, fan_out, ("fan_avg",))
+        tgt, addr, gain, fan = self._xavier("xavier_normal", shape, gain, layout, fan_in, fan_out, out, dtype,
+                                            stream, start, global_shape, index)
         if tgt.global_size == 0:
             return tgt.result(out)
-        std = abs(gain) * math.sqrt(1.0 / fan)
-        return self._fill(_engine.normal_spec(0.0, std, tgt.dt, truncated), tgt, out, addr)
+        return self._fill(_engine.normal_spec(0.0, gain * math.sqrt(1.0 / fan), tgt.dt, truncated), tgt, out, addr)
 
     # ---- He / Kaiming
 

@@ -49,34 +49,6 @@ def _array(name, fn, shape, chunks, dt, kwargs):
     return da.Array(HighLevelGraph.from_collections(token, dsk, dependencies=()), token, chunks, dtype=dt)
 
 
-def _random(name):
-    fn = getattr(_api, name)
-
-    def initializer(shape, *args, chunks="auto", rng=None, stream=None, dtype=None, **kwargs):
-        shape = V.check_size(shape, "shape")
-        dt = V.resolve_dtype(dtype, None, np.float32, name)
-        g = default_rng(rng)
-        if stream is None:  # one sequential draw: take the whole tensor's blocks now
-            address = {"stream": 0, "start": g._reserve(math.prod(shape), dt)}
-        else:
-            address = {"stream": stream}
-        # validate everything once, here, on a zero-size part of the tensor
-        fn(None, *args, global_shape=shape, index=tuple(slice(0, 0) for _ in shape), rng=g, dtype=dt, **address,
-           **kwargs)
-        kw = dict(kwargs, rng=g, dtype=dt, **address)
-        if args:
-            kw["_args"] = args
-        return _array(name, _with_args(fn), shape, chunks, dt, kw)
-
-    initializer.__name__ = initializer.__qualname__ = name
-    initializer.__doc__ = f"fastinit.{name} as a dask array of `shape` in `chunks`.\n\n{fn.__doc__ or ''}"
-    return initializer
-
-
-def _with_args(fn):
-    return _PositionalArgs(fn)
-
-
 class _PositionalArgs:
     """fn(None, *_args, **kwargs): an initializer's arguments after `shape`
     (picklable, for tasks that run in other processes)."""
@@ -91,22 +63,28 @@ class _PositionalArgs:
         return (_PositionalArgs, (self.fn,))
 
 
-def _deterministic(name):
-    fn = DETERMINISTIC_INITIALIZERS[name]
-
-    def initializer(shape, *args, chunks="auto", dtype=None, **kwargs):
+def _make(name, fn, random: bool):
+    def initializer(shape, *args, chunks="auto", dtype=None, rng=None, stream=None, **kwargs):
         shape = V.check_size(shape, "shape")
         dt = V.resolve_dtype(dtype, None, np.float32, name)
-        fn(None, *args, global_shape=shape, index=tuple(slice(0, 0) for _ in shape), dtype=dt, **kwargs)
         kw = dict(kwargs, dtype=dt)
+        if random:
+            g = default_rng(rng)
+            kw.update(rng=g, stream=0 if stream is None else stream, start=0)
+        elif rng is not None or stream is not None:
+            raise TypeError(f"{name} takes no rng or stream: it is not random")
+        # validate everything once, here, on a zero-size part of the tensor
+        fn(None, *args, global_shape=shape, index=tuple(slice(0, 0) for _ in shape), **kw)
+        if random and stream is None:  # one sequential draw: take the whole tensor's blocks now
+            kw["start"] = g._reserve(math.prod(shape), dt)
         if args:
             kw["_args"] = args
-        return _array(name, _with_args(fn), shape, chunks, dt, kw)
+        return _array(name, _PositionalArgs(fn), shape, chunks, dt, kw)
 
     initializer.__name__ = initializer.__qualname__ = name
     initializer.__doc__ = f"fastinit.{name} as a dask array of `shape` in `chunks`.\n\n{fn.__doc__ or ''}"
     return initializer
 
 
-globals().update({name: _random(name) for name in ("uniform", "normal", *RANDOM_INITIALIZERS)})
-globals().update({name: _deterministic(name) for name in DETERMINISTIC_INITIALIZERS})
+globals().update({name: _make(name, getattr(_api, name), True) for name in ("uniform", "normal", *RANDOM_INITIALIZERS)})
+globals().update({name: _make(name, fn, False) for name, fn in DETERMINISTIC_INITIALIZERS.items()})

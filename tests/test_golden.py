@@ -30,6 +30,18 @@ def _fills():
         "normal_f16": lambda: g.normal(0.0, 0.02, 65_537, dtype=np.float16, stream=2),
         "normal_bf16": lambda: g.normal(0.0, 0.02, 65_537, dtype="bfloat16", stream=2),
         "standard_normal_f32_seq": lambda: fastinit.default_rng(7).standard_normal((513, 257), dtype=np.float32),
+        # initializers: their parameter derivation (fans, gains, bounds, Phi) is part of the stream
+        "he_normal": lambda: fastinit.he_normal((256, 128, 3), rng=11),
+        "he_uniform_keras": lambda: fastinit.he_uniform((3, 3, 64, 32), layout="keras", rng=11),
+        "xavier_uniform": lambda: fastinit.xavier_uniform((300, 200), gain=1.7, rng=11),
+        "xavier_normal_truncated": lambda: fastinit.xavier_normal((300, 200), truncated=True, rng=11),
+        "lecun_normal_bf16": lambda: fastinit.lecun_normal((512, 64), dtype="bfloat16", rng=11),
+        "variance_scaling": lambda: fastinit.variance_scaling((100, 300), 2.0, "fan_avg", rng=11),
+        "truncated_normal_f32": lambda: fastinit.truncated_normal((4096, 17), 0.0, 0.02, -0.04, 0.04, rng=11),
+        "truncated_normal_tail_f64": lambda: fastinit.truncated_normal((65537,), 1.0, 2.0, 5.0, 9.0, dtype=np.float64, rng=11),
+        "sparse": lambda: fastinit.sparse((300, 40), sparsity=0.3, rng=11),
+        "init_model_tiny": lambda: np.concatenate([a.view(np.uint8).ravel() for a in fastinit.init_model(
+            "tiny-llama-test", rng=11, dtype="bfloat16").values()]),
     }
 
 

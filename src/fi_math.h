@@ -21,7 +21,6 @@
 
 #include "fi_simd.h"
 
-FI_AI float fi_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 FI_AI uint32_t fi_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 FI_AI double fi_u2d(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
 FI_AI uint64_t fi_d2u(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }

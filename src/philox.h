@@ -48,15 +48,4 @@ static inline void fi_philox4x32_10(uint32_t c[4], uint32_t k0, uint32_t k1)
     }
 }
 
-/* The four words of block `block` of stream `stream` under key (k0, k1). */
-static inline void fi_philox_block(uint32_t k0, uint32_t k1, uint64_t stream,
-                                   uint64_t block, uint32_t out[4])
-{
-    out[0] = (uint32_t)block;
-    out[1] = (uint32_t)(block >> 32);
-    out[2] = (uint32_t)stream;
-    out[3] = (uint32_t)(stream >> 32);
-    fi_philox4x32_10(out, k0, k1);
-}
-
 #endif /* FASTINIT_PHILOX_H */

@@ -109,8 +109,13 @@ def load_spec(spec):
         if not os.path.exists(path):
             raise ValueError(f"spec {path!r} is neither a preset ({', '.join(PRESETS)}) nor a file")
         if path.endswith(".toml"):
-            import tomllib
-
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                try:
+                    import tomli as tomllib
+                except ImportError:
+                    raise ImportError("TOML specs need Python >= 3.11 or the tomli package") from None
             with open(path, "rb") as f:
                 data = tomllib.load(f)
         else:

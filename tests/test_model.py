@@ -153,8 +153,8 @@ def test_a_killed_writer_leaves_no_destination(tmp_path):
     dest = tmp_path / "m.safetensors"
     p = subprocess.Popen([sys.executable, "-m", "fastinit", "init-model", "--spec", str(tmp_path / "spec.json"),
                           "--out", str(dest), "--seed", "0", "--no-progress"], cwd=tmp_path)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any("fastinit-tmp" in f for f in os.listdir(tmp_path)):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any("fastinit-tmp" in f for f in os.listdir(tmp_path)):
         time.sleep(0.005)
     time.sleep(0.05)
     p.send_signal(signal.SIGKILL)

@@ -92,9 +92,9 @@ def uniform_params(low: float, high: float, dt: np.dtype):
     return _in_compute(low, dt, "low"), b, lo, hi
 
 
-# The largest |z| a normal fill can produce: sqrt(-2 log 2^-32) for float32
-# Box-Muller, -Phi^-1(2^-55) for float64 (AS 241 at q = 2^-54, p = q / 2).
-_MAX_Z = {False: 6.6605, True: 8.3744}
+# The largest |z| a normal fill can produce: Box-Muller's largest radius,
+# sqrt(-2 log 2^-32) for float32 and sqrt(-2 log 2^-54) for float64.
+_MAX_Z = {False: 6.6605, True: 8.6524}
 
 
 def _dtype_max(dt: np.dtype) -> float:

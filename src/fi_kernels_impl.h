@@ -203,6 +203,7 @@ static void philox_words(const fi_rkeys *K, uint64_t stream, uint64_t b, size_t 
 static void run_f64(const fi_params *p, uint64_t g, size_t n, double *dst)
 {
     uint32_t w[4 * (FI_TILE64 / 2 + 1 + FI_VW)] FI_ALIGN; /* whole groups of blocks */
+    double pairs[FI_TILE64 + 2] FI_ALIGN;
     fi_rkeys K;
     fi_rkeys_init(&K, p->key[0], p->key[1]);
     const double a = p->a, bb = p->b, c = p->c, d = p->d, lo = p->lo, hi = p->hi;
@@ -224,9 +225,14 @@ static void run_f64(const fi_params *p, uint64_t g, size_t n, double *dst)
                 v = v < lo ? lo : v;
                 dst[i] = v > hi ? hi : v;
             }
-        } else {
-            for (size_t i = 0; i < m; i++)
-                dst[i] = a + bb * fi_std_normal_f64(ww[2 * i], ww[2 * i + 1]);
+        } else { /* Box-Muller: block k gives elements 2k and 2k + 1 */
+            for (size_t k = 0; k < nb; k++) {
+                double z0, z1;
+                fi_box_muller_f64(w[4 * k], w[4 * k + 1], w[4 * k + 2], w[4 * k + 3], &z0, &z1);
+                pairs[2 * k] = a + bb * z0;
+                pairs[2 * k + 1] = a + bb * z1;
+            }
+            memcpy(dst, pairs + off / 2, m * sizeof(double));
         }
         dst += m;
         g += m;

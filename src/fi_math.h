@@ -174,13 +174,10 @@ FI_AI double fi_unit_f64(uint32_t lo, uint32_t hi)
     return (top * 0x1p26 + bot) * 0x1p-53;
 }
 
-/* Natural log for positive, normal x (fdlibm's polynomial; below 1 ulp). */
-FI_AI double fi_log(double x)
+/* log(2^k (1 + f)) for f in [sqrt(1/2) - 1, sqrt(2) - 1]: fdlibm's
+ * polynomial in s = f / (2 + f) (below 1 ulp). */
+FI_AI double fi_log_kf(double k, double f)
 {
-    uint64_t ix = fi_d2u(x) + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
-    /* k = exponent - 1023, converted exactly through the 2^52 magic number */
-    double k = fi_u2d((ix >> 52) | 0x4330000000000000ull) - (0x1p52 + 1023.0);
-    double f = fi_u2d((ix & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull) - 1.0;
     double hfsq = 0.5 * f * f;
     double s = f / (2.0 + f);
     double z = s * s;
@@ -190,6 +187,23 @@ FI_AI double fi_log(double x)
                      w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
     double R = t2 + t1;
     return s * (hfsq + R) + k * 1.90821492927058770002e-10 - hfsq + f + k * 6.93147180369123816490e-01;
+}
+
+/* x = 2^k m with m in [sqrt(1/2), sqrt(2)): k (exactly, through the 2^52
+ * magic number) and f = m - 1 (exact). */
+FI_AI void fi_log_reduce(double x, double *k, double *f)
+{
+    uint64_t ix = fi_d2u(x) + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
+    *k = fi_u2d((ix >> 52) | 0x4330000000000000ull) - (0x1p52 + 1023.0);
+    *f = fi_u2d((ix & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull) - 1.0;
+}
+
+/* Natural log for positive, normal x. */
+FI_AI double fi_log(double x)
+{
+    double k, f;
+    fi_log_reduce(x, &k, &f);
+    return fi_log_kf(k, f);
 }
 
 /* c7 r^7 + ... + c0 by Horner's rule, highest coefficient first. */
@@ -240,13 +254,53 @@ FI_AI double fi_ppnd_tail_f64(double p)
                     0.59983220655588793769, 1.0);
 }
 
-/* q = (top 53 bits) 2^-53 + 2^-54 in (0, 1]; the lowest bit of lo is the sign;
- * |z| = -Phi^{-1}(q / 2). */
-FI_AI double fi_std_normal_f64(uint32_t lo, uint32_t hi)
+/* An open-interval uniform from 53 bits of a word pair:
+ * (top 53 bits of (hi << 32 | lo)) 2^-53 + 2^-54, in (0, 1]. */
+FI_AI double fi_unit53(uint32_t lo, uint32_t hi) { return fi_unit_f64(lo, hi) + 0x1p-54; }
+
+/* fdlibm's sin and cos kernels on [-pi/4, pi/4] (about 1 ulp). */
+FI_AI double fi_sin_kernel(double x)
 {
-    double q = fi_unit_f64(lo, hi) + 0x1p-54;
-    double h = fi_ppnd_tail_f64(q * 0.5);
-    return (lo & 1u) ? -h : h;
+    double z = x * x;
+    double v = z * x;
+    double r = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04 + z * (2.75573137070700676789e-06 +
+               z * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)));
+    return x + v * (-1.66666666666666324348e-01 + z * r);
+}
+
+FI_AI double fi_cos_kernel(double x)
+{
+    double z = x * x;
+    double r = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03 + z * (2.48015872894767294178e-05 +
+               z * (-2.75573143513906633035e-07 + z * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))));
+    double hz = 0.5 * z;
+    double w = 1.0 - hz;
+    return w + (((1.0 - w) - hz) + z * r);
+}
+
+/* Box-Muller for float64 on one Philox block (w0, w1, w2, w3), giving
+ * elements 2k (z0 = r cos t) and 2k + 1 (z1 = r sin t) of block k:
+ *   q = unit53(w0, w1) in (0, 1], r = sqrt(-2 log q), where for q >=
+ *   sqrt(1/2) the log polynomial gets f = -(1 - q) computed as
+ *   -unit53(~w0, ~w1) (float64 q cannot come closer to 1 than 2^-53);
+ *   t = 2 pi (top 53 bits of (w3 << 32 | w2)) / 2^53, reduced exactly in
+ *   integers to the nearest quarter turn j and an angle a in [-pi/4, pi/4)
+ *   (51 bits); fdlibm's kernels on a, then the quarter-turn rotation. */
+FI_AI void fi_box_muller_f64(uint32_t w0, uint32_t w1, uint32_t w2, uint32_t w3, double *z0, double *z1)
+{
+    double k, f;
+    fi_log_reduce(fi_unit53(w0, w1), &k, &f);
+    f = k == 0.0 ? -fi_unit53(~w0, ~w1) : f;
+    double r = fi_sqrt(fi_log_kf(k, f) * -2.0);
+    uint32_t v = w3 + 0x20000000u;
+    uint32_t j = v >> 30;
+    /* the 51-bit signed remainder: 30 bits of v, then the top 21 of w2 */
+    double rem = (double)((int32_t)(v & 0x3fffffffu) - 0x20000000) * 0x1p21 + (double)(int32_t)(w2 >> 11);
+    double a = rem * 0x1.921fb54442d18p-51; /* pi / 2^52 */
+    double s = fi_sin_kernel(a), c = fi_cos_kernel(a);
+    double x = (j & 1u) ? s : c, y = (j & 1u) ? c : s;
+    *z0 = ((j + 1u) & 2u) ? -(r * x) : r * x;
+    *z1 = (j & 2u) ? -(r * y) : r * y;
 }
 
 /* Truncated normal, float64: x = top 53 bits 2^-53 + 2^-54 in (0, 1],

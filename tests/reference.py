@@ -208,10 +208,14 @@ def unit_f64(lo, hi):
     return (top * 2.0**26 + bot) * 2.0**-53
 
 
-def log_f64(x):
+def log_reduce_f64(x):
     ix = x.view(np.uint64) + np.uint64(0x3FF0000000000000 - 0x3FE6A09E667F3BCD)
     k = ((ix >> np.uint64(52)) | np.uint64(0x4330000000000000)).view(np.float64) - (2.0**52 + 1023.0)
     f = ((ix & np.uint64(0x000FFFFFFFFFFFFF)) + np.uint64(0x3FE6A09E667F3BCD)).view(np.float64) - 1.0
+    return k, f
+
+
+def log_kf_f64(k, f):
     hfsq = 0.5 * f * f
     s = f / (2.0 + f)
     z = s * s
@@ -221,6 +225,49 @@ def log_f64(x):
                                               w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)))
     R = t2 + t1
     return s * (hfsq + R) + k * 1.90821492927058770002e-10 - hfsq + f + k * 6.93147180369123816490e-01
+
+
+def log_f64(x):
+    return log_kf_f64(*log_reduce_f64(x))
+
+
+def sin_kernel_f64(x):
+    z = x * x
+    v = z * x
+    r = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04 + z * (2.75573137070700676789e-06 + z * (
+        -2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)))
+    return x + v * (-1.66666666666666324348e-01 + z * r)
+
+
+def cos_kernel_f64(x):
+    z = x * x
+    r = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03 + z * (2.48015872894767294178e-05 + z * (
+        -2.75573143513906633035e-07 + z * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))))
+    hz = 0.5 * z
+    w = 1.0 - hz
+    return w + (((1.0 - w) - hz) + z * r)
+
+
+def unit53(lo, hi):
+    return unit_f64(lo, hi) + 2.0**-54
+
+
+def box_muller_f64(w0, w1, w2, w3):
+    """(z0, z1) of Philox blocks (w0, w1, w2, w3), as fi_box_muller_f64."""
+    k, f = log_reduce_f64(unit53(w0, w1))
+    f = np.where(k == 0.0, -unit53(~w0, ~w1), f)
+    r = np.sqrt(log_kf_f64(k, f) * -2.0)
+    v = w3 + np.uint32(0x20000000)
+    j = v >> np.uint32(30)
+    rem = (((v & np.uint32(0x3FFFFFFF)).astype(np.int32) - np.int32(0x20000000)).astype(np.float64) * 2.0**21
+           + (w2 >> np.uint32(11)).astype(np.int32).astype(np.float64))
+    a = rem * float.fromhex("0x1.921fb54442d18p-51")
+    s, c = sin_kernel_f64(a), cos_kernel_f64(a)
+    odd = (j & np.uint32(1)).astype(bool)
+    x, y = np.where(odd, s, c), np.where(odd, c, s)
+    z0 = np.where(((j + np.uint32(1)) & np.uint32(2)).astype(bool), -(r * x), r * x)
+    z1 = np.where((j & np.uint32(2)).astype(bool), -(r * y), r * y)
+    return z0, z1
 
 
 def _poly7(r, c):
@@ -283,10 +330,11 @@ def uniform_f64(key, stream, start, n, a, b, lo_b, hi_b):
 
 
 def normal_f64(key, stream, start, n, a, b):
-    lo, hi = _pairs_f64(key, stream, start, n)
-    q = unit_f64(lo, hi) + 2.0**-54
-    h = ppnd_tail_f64(q * 0.5)
-    z = np.where((lo & np.uint32(1)).astype(bool), -h, h)
+    """Element e is z0 (e even) or z1 (e odd) of Box-Muller on block e >> 1."""
+    e = _elements(start, n)
+    w = block_words(key, stream, e >> np.uint64(1))
+    z0, z1 = box_muller_f64(w[:, 0], w[:, 1], w[:, 2], w[:, 3])
+    z = np.where((e & np.uint64(1)).astype(bool), z1, z0)
     return a + b * z
 
 

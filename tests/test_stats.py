@@ -128,7 +128,29 @@ def test_box_muller_radius_and_angle_accuracy():
     assert np.abs(d).max() < 1e-6 / r_true[big].min() + 4e-7
 
 
+def test_box_muller_f64_radius_and_angle_accuracy():
+    """float64: z0^2 + z1^2 = -2 log q and atan2(z1, z0) = 2 pi t to a few
+    ulp, with q and t from the block's two 53-bit halves."""
+    rs = np.random.RandomState(1)
+    w = rs.randint(0, 2**32, (100_000, 4), dtype=np.uint64).astype(np.uint32)
+    w[:64, :2] = 0xFFFFFFFF - np.arange(64, dtype=np.uint32)[:, None]  # q near 1: the smallest radii
+    w[64:128, :2] = np.arange(64, dtype=np.uint32)[:, None]             # q near 0: the largest
+    z0, z1 = R.box_muller_f64(w[:, 0], w[:, 1], w[:, 2], w[:, 3])
+    q = R.unit53(w[:, 0], w[:, 1])
+    c = R.unit53(~w[:, 0], ~w[:, 1])  # exactly 1 - q (up to the 2^-54 offsets)
+    r_true = np.sqrt(-2 * np.where(q > 0.5, np.log1p(-c), np.log(q)))
+    r = np.hypot(z0, z1)
+    assert np.all(np.abs(r - r_true) <= 8e-16 * r_true)
+    assert r.min() > 0
+    hi = w[:, 3].astype(np.float64) * 2**32 + (w[:, 2] >> np.uint32(11)).astype(np.float64) * 2**11
+    theta_true = 2 * np.pi * hi / 2**64
+    big = r_true > 1e-3
+    d = np.angle(np.exp(1j * (np.arctan2(z1[big], z0[big]) - theta_true[big])))
+    assert np.abs(d).max() < 1e-14
+
+
 def test_ppnd_f64_matches_scipy():
+    """AS 241, which the float64 truncated normal uses."""
     p = np.concatenate([np.geomspace(2.0**-54, 0.5, 200_001), np.linspace(0.07, 0.5, 10_001)])
     got = R.ppnd_tail_f64(p)
     want = -special.ndtri(p)

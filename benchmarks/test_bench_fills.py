@@ -32,46 +32,35 @@ def torch():
     return pytest.importorskip("torch")
 
 
-# ------------------------------------------------------------------ normal
+# ------------------------------------------------- normal and uniform
+# (group, fastinit method, NumPy method, torch Tensor method)
+KINDS = [("normal float32 2^24", "standard_normal", "standard_normal", "normal_"),
+         ("uniform float32 2^24", "random", "random", "uniform_")]
 
 
-@pytest.mark.benchmark(group="normal float32 2^24")
-def test_normal_fastinit(benchmark, buf):
-    benchmark(fastinit.default_rng(0).standard_normal, out=buf)
+@pytest.mark.parametrize("group,method,_np,_torch", KINDS, ids=["normal", "uniform"])
+def test_fastinit(benchmark, buf, group, method, _np, _torch):
+    benchmark.group = group
+    benchmark(getattr(fastinit.default_rng(0), method), out=buf)
 
 
-@pytest.mark.benchmark(group="normal float32 2^24")
-def test_normal_fastinit_1_thread(benchmark, buf, threads):
+@pytest.mark.parametrize("group,method,_np,_torch", KINDS, ids=["normal", "uniform"])
+def test_fastinit_1_thread(benchmark, buf, threads, group, method, _np, _torch):
+    benchmark.group = group
     fastinit.set_num_threads(1)
-    benchmark(fastinit.default_rng(0).standard_normal, out=buf)
+    benchmark(getattr(fastinit.default_rng(0), method), out=buf)
 
 
-@pytest.mark.benchmark(group="normal float32 2^24")
-def test_normal_numpy(benchmark, buf):
-    benchmark(np.random.default_rng(0).standard_normal, dtype=np.float32, out=buf)
+@pytest.mark.parametrize("group,_fi,method,_torch", KINDS, ids=["normal", "uniform"])
+def test_numpy(benchmark, buf, group, _fi, method, _torch):
+    benchmark.group = group
+    benchmark(getattr(np.random.default_rng(0), method), dtype=np.float32, out=buf)
 
 
-@pytest.mark.benchmark(group="normal float32 2^24")
-def test_normal_torch(benchmark, buf, torch):
-    benchmark(torch.from_numpy(buf).normal_)
-
-
-# ----------------------------------------------------------------- uniform
-
-
-@pytest.mark.benchmark(group="uniform float32 2^24")
-def test_uniform_fastinit(benchmark, buf):
-    benchmark(fastinit.default_rng(0).random, out=buf)
-
-
-@pytest.mark.benchmark(group="uniform float32 2^24")
-def test_uniform_numpy(benchmark, buf):
-    benchmark(np.random.default_rng(0).random, dtype=np.float32, out=buf)
-
-
-@pytest.mark.benchmark(group="uniform float32 2^24")
-def test_uniform_torch(benchmark, buf, torch):
-    benchmark(torch.from_numpy(buf).uniform_)
+@pytest.mark.parametrize("group,_fi,_np,method", KINDS, ids=["normal", "uniform"])
+def test_torch(benchmark, buf, torch, group, _fi, _np, method):
+    benchmark.group = group
+    benchmark(getattr(torch.from_numpy(buf), method))
 
 
 # ------------------------------------------------------- small: per call

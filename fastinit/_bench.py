@@ -132,22 +132,18 @@ def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None, rss_si
     # -- write bandwidth: the ceiling
     add("bandwidth", "numpy ndarray.fill(0.0)", lambda: x.fill(0.0))
     add("bandwidth", "fastinit zeros", lambda: fastinit.zeros(out=x), who="fastinit")
-    # -- normal
-    add("normal", "numpy Generator.standard_normal(float32, out=)", lambda: np_rng.standard_normal(dtype=np.float32, out=x))
-    add("normal", f"numpy multithreaded recipe standard_normal ({nt} threads)", lambda: recipe.standard_normal(x))
-    if torch is not None:
-        add("normal", f"{tv} Tensor.normal_", lambda: tx.normal_())
-        add("normal", f"{tv} nn.init.kaiming_normal_", lambda: torch.nn.init.kaiming_normal_(tw))
-    add("normal", "fastinit standard_normal(out=)", lambda: g.standard_normal(out=x), who="fastinit")
-    add("normal", "fastinit he_normal(out=)", lambda: g.he_normal(out=w), who="fastinit")
-    # -- uniform
-    add("uniform", "numpy Generator.random(float32, out=)", lambda: np_rng.random(dtype=np.float32, out=x))
-    add("uniform", f"numpy multithreaded recipe random ({nt} threads)", lambda: recipe.random(x))
-    if torch is not None:
-        add("uniform", f"{tv} Tensor.uniform_", lambda: tx.uniform_())
-        add("uniform", f"{tv} nn.init.kaiming_uniform_", lambda: torch.nn.init.kaiming_uniform_(tw))
-    add("uniform", "fastinit random(out=)", lambda: g.random(out=x), who="fastinit")
-    add("uniform", "fastinit he_uniform(out=)", lambda: g.he_uniform(out=w), who="fastinit")
+    # -- normal and uniform: (group, NumPy method, torch method, torch.nn.init, fastinit method, initializer)
+    for grp, np_m, t_m, t_init, fi_m, fi_init in (
+            ("normal", "standard_normal", "normal_", "kaiming_normal_", "standard_normal", "he_normal"),
+            ("uniform", "random", "uniform_", "kaiming_uniform_", "random", "he_uniform")):
+        add(grp, f"numpy Generator.{np_m}(float32, out=)",
+            lambda m=np_m: getattr(np_rng, m)(dtype=np.float32, out=x))
+        add(grp, f"numpy multithreaded recipe {np_m} ({nt} threads)", lambda m=np_m: getattr(recipe, m)(x))
+        if torch is not None:
+            add(grp, f"{tv} Tensor.{t_m}", lambda m=t_m: getattr(tx, m)())
+            add(grp, f"{tv} nn.init.{t_init}", lambda m=t_init: getattr(torch.nn.init, m)(tw))
+        add(grp, f"fastinit {fi_m}(out=)", lambda m=fi_m: getattr(g, m)(out=x), who="fastinit")
+        add(grp, f"fastinit {fi_init}(out=)", lambda m=fi_init: getattr(g, m)(out=w), who="fastinit")
     # -- truncated normal, std 0.02 cut at +-2 std (a real cut)
     if torch is not None:
         add("truncated", f"{tv} trunc_normal_(std=.02, a=-.04, b=.04)",

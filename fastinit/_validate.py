@@ -217,12 +217,7 @@ def check_stream(stream, name: str = "stream"):
         return None
     if isinstance(stream, str):
         return int.from_bytes(hashlib.blake2b(stream.encode("utf-8"), digest_size=8).digest(), "little")
-    if isinstance(stream, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an int or a str, got {stream!r}")
-    try:
-        s = operator.index(stream)
-    except TypeError:
-        raise TypeError(f"{name} must be an int or a str, got {type(stream).__name__}") from None
+    s = _integer(stream, name, "an int or a str")
     if not 0 <= s < _U64:
         raise ValueError(f"{name} must be in [0, 2**64), got {s}")
     return s
@@ -230,12 +225,7 @@ def check_stream(stream, name: str = "stream"):
 
 def check_start(start, count: int, name: str = "start") -> int:
     """An element offset such that [start, start + count) stays below 2**64."""
-    if isinstance(start, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an int, got {start!r}")
-    try:
-        s = operator.index(start)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, got {type(start).__name__}") from None
+    s = _integer(start, name)
     if s < 0:
         raise ValueError(f"{name} must be non-negative, got {s}")
     if s + count > _U64:
@@ -249,13 +239,18 @@ def check_choice(value, name: str, choices) -> str:
     return value
 
 
-def check_positive_int(value, name: str) -> int:
+def _integer(value, name: str, what: str = "an int") -> int:
+    """An integer argument (anything with __index__ but a bool)."""
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
+        raise TypeError(f"{name} must be {what}, got {value!r}")
     try:
-        n = operator.index(value)
+        return operator.index(value)
     except TypeError:
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}") from None
+
+
+def check_positive_int(value, name: str) -> int:
+    n = _integer(value, name)
     if n < 1:
         raise ValueError(f"{name} must be at least 1, got {n}")
     return n

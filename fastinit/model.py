@@ -181,21 +181,15 @@ class _Checkpoint:
         from safetensors import safe_open
 
         path = os.fspath(path)
-        if path.endswith(".json"):
+        if path.endswith(".json"):  # a sharded checkpoint's index: name -> file
             with open(path) as f:
                 weight_map = json.load(f)["weight_map"]
             folder = os.path.dirname(os.path.abspath(path))
-            files = {os.path.join(folder, f) for f in weight_map.values()}
+            self.where = {k: os.path.join(folder, v) for k, v in weight_map.items()}
+            self.handles = {f: safe_open(f, framework="numpy") for f in set(self.where.values())}
         else:
-            files = {path}
-            weight_map = None
-        self.handles = {f: safe_open(f, framework="numpy") for f in files}
-        self.where = {}
-        for f, h in self.handles.items():
-            for k in h.keys():
-                self.where[k] = f
-        if weight_map is not None:
-            self.where = {k: os.path.join(os.path.dirname(os.path.abspath(path)), v) for k, v in weight_map.items()}
+            self.handles = {path: safe_open(path, framework="numpy")}
+            self.where = {k: path for k in self.handles[path].keys()}
 
     def shape(self, name):
         return tuple(self.handles[self.where[name]].get_slice(name).get_shape()) if name in self.where else None

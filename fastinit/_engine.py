@@ -17,7 +17,7 @@ import numpy as np
 from . import _core, _ndtr, _simd, _threads
 
 # Kinds and dtypes of src/fi_core.h.
-RAW, CONST, UNIFORM, NORMAL, TRUNCNORM = 0, 1, 2, 3, 4
+RAW, CONST, UNIFORM, NORMAL, TRUNCNORM, TRUNCNORM_F64 = 0, 1, 2, 3, 4, 5
 _DT_U32, _DT_F32, _DT_F64, _DT_F16, _DT_BF16 = 0, 1, 2, 3, 4
 # Keyed by dtype object: np.dtype.name is slow enough to show in a small fill.
 _CODES = {np.dtype(np.uint32): _DT_U32, np.dtype(np.float32): _DT_F32, np.dtype(np.float64): _DT_F64,
@@ -160,21 +160,38 @@ def normal_spec(mean: float, std: float, dt: np.dtype, truncated: bool = False):
     return (NORMAL, *normal_params(mean, std, dt))
 
 
+# A 32-bit output's truncated normal is computed in float32 where the window
+# holds at least this much probability (float32 p then resolves the window to
+# 2^-20 of its mass or finer), else in float64 (kind TRUNCNORM_F64).
+FLOAT32_TRUNCNORM_MASS = 1.0 / 16
+
+
 def truncnorm_spec(mean: float, std: float, a: float, b: float, dt: np.dtype):
     """N(mean, std) truncated to [a, b] (a < b): clamp(mean + s z, lo, hi) with
-    z = Phi^-1(c + d u); see fi_math.h.  Phi comes from fastinit._ndtr."""
+    z = Phi^-1(c + d u); see fi_math.h.  Phi comes from fastinit._ndtr.
+
+    For float16/32/bfloat16 outputs, windows of probability d >= 1/16 are
+    computed in float32 (kind TRUNCNORM); narrower or farther ones in float64
+    from the same one word per element (kind TRUNCNORM_F64), so that a
+    window 1e-6 std wide or 30 std out is sampled at its own resolution."""
     lo, hi = inner_bounds(a, b, dt, closed_high=True)
     if lo > hi:
         raise ValueError(f"no {dt.name} value lies in [a, b] = [{a}, {b}]")
     if std == 0:
         return const_spec(min(max(mean, lo), hi), dt)
-    pa, pw, flipped = _ndtr.truncation((a - mean) / std, (b - mean) / std)
-    c, d = _in_compute(pa, dt, "Phi(a)"), _in_compute(pw, dt, "Phi(b) - Phi(a)")
-    # c + d u must stay a normal float for the smallest u (2^-32 or 2^-54)
-    smallest = 2.0**-94 if dtype_code(dt) != _DT_F64 else 2.0**-968
-    if not d >= smallest:
+    with np.errstate(over="ignore"):
+        alpha, beta = (a - mean) / std, (b - mean) / std
+    if not (math.isfinite(alpha) and math.isfinite(beta)):
+        raise OverflowError(f"(a - mean) / std or (b - mean) / std overflows float64 "
+                            f"(mean={mean}, std={std}, a={a}, b={b})")
+    pa, pw, flipped = _ndtr.truncation(alpha, beta)
+    # c + d u must stay a normal float64 for the smallest u (2^-33 or 2^-54)
+    if not pw >= 2.0**-968:
         raise ValueError(f"[a, b] = [{a}, {b}] has probability {pw:.3g} under N({mean}, {std}): "
-                         f"too small to sample in {compute_type(dt).__name__}")
+                         "too far in the tail to sample in float64 (beyond about 37 std)")
+    if dtype_code(dt) != _DT_F64 and pw < FLOAT32_TRUNCNORM_MASS:
+        return (TRUNCNORM_F64, mean, -std if flipped else std, lo, hi, pa, pw)
+    c, d = _in_compute(pa, dt, "Phi(a)"), _in_compute(pw, dt, "Phi(b) - Phi(a)")
     s = _in_compute(-std if flipped else std, dt, "std")
     return (TRUNCNORM, _in_compute(mean, dt, "mean"), s, lo, hi, c, d)
 

@@ -18,7 +18,7 @@ extern "C" {
 
 /* The version of the values this core computes (fi_math.h defines them).
  * Any change to any output value is a new version, never a silent change. */
-#define FI_STREAM_VERSION 1
+#define FI_STREAM_VERSION 2
 
 /* Output element types. */
 enum {
@@ -37,7 +37,8 @@ enum {
     FI_KIND_CONST = 1,     /* a = value */
     FI_KIND_UNIFORM = 2,   /* clamp(a + b * unit, lo, hi) */
     FI_KIND_NORMAL = 3,    /* a + b * z */
-    FI_KIND_TRUNCNORM = 4, /* clamp(a + b * Phi^-1(c + d * unit), lo, hi) */
+    FI_KIND_TRUNCNORM = 4, /* clamp(a + b * Phi^-1(c + d * unit), lo, hi), in the compute type */
+    FI_KIND_TRUNCNORM_F64 = 5, /* the same computed in float64 for a 32-bit output (narrow or far windows) */
     FI_KIND_COUNT
 };
 

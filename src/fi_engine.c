@@ -227,6 +227,8 @@ int fi_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, in
     size_t isz = fi_itemsize(p->dtype);
     if (isz == 0 || p->kind < 0 || p->kind >= FI_KIND_COUNT || (p->kind == FI_KIND_RAW) != (p->dtype == FI_DT_U32))
         return FI_EINVAL;
+    if (p->kind == FI_KIND_TRUNCNORM_F64 && (p->dtype == FI_DT_F64 || p->dtype == FI_DT_U32))
+        return FI_EINVAL; /* a 32-bit output's float64 path */
     if (!fi_isa_supported(isa))
         return FI_EISA;
     if (hi > fi_layout_size(L))

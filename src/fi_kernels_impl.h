@@ -240,6 +240,42 @@ static void run_f64(const fi_params *p, uint64_t g, size_t n, double *dst)
     }
 }
 
+/* ------------------------------------------ truncated normal in float64, 32-bit out */
+
+/* Global elements [g, g + n) of FI_KIND_TRUNCNORM_F64 into dst (float32,
+ * float16 or bfloat16): z in float64, a + b z in float64, rounded once to
+ * float32, clamped into [lo, hi], then narrowed like every 32-bit kind. */
+static void run_truncnorm_f64(const fi_params *p, uint64_t g, size_t n, char *dst)
+{
+    uint32_t w[FI_TILE64 + 4 + 4 * FI_VW] FI_ALIGN;
+    float vals[FI_TILE64] FI_ALIGN;
+    fi_rkeys K;
+    fi_rkeys_init(&K, p->key[0], p->key[1]);
+    const double a = p->a, bb = p->b, c = p->c, d = p->d;
+    const float lo = (float)p->lo, hi = (float)p->hi;
+    const size_t isz = fi_itemsize(p->dtype);
+    while (n > 0) {
+        size_t off = (size_t)(g & 3u); /* element g uses word g */
+        size_t m = FI_TILE64 < n ? FI_TILE64 : n;
+        size_t nb = (off + m + 3) >> 2;
+        philox_words(&K, p->stream, g >> 2, (nb + FI_VW - 1) / FI_VW * FI_VW, w);
+        for (size_t i = 0; i < m; i++) {
+            float v = (float)(a + bb * fi_truncnorm_z_u32(w[off + i], c, d));
+            v = v < lo ? lo : v;
+            vals[i] = v > hi ? hi : v;
+        }
+        if (p->dtype == FI_DT_F32)
+            memcpy(dst, vals, m * 4);
+        else if (p->dtype == FI_DT_BF16)
+            store_bf16(vals, (uint16_t *)dst, m);
+        else
+            store_f16(vals, (uint16_t *)dst, m);
+        dst += m * isz;
+        g += m;
+        n -= m;
+    }
+}
+
 /* -------------------------------------------------------------------- const */
 
 /* A constant: its bytes repeated.  With FI_FLAG_STREAM_STORES the aligned
@@ -308,6 +344,9 @@ void FI_RUN_NAME(const fi_params *p, uint64_t g, size_t n, void *dst)
             run_f64(p, g, n, dst);
         else
             run32(p, FI_KIND_TRUNCNORM, g, n, dst);
+        break;
+    case FI_KIND_TRUNCNORM_F64:
+        run_truncnorm_f64(p, g, n, dst);
         break;
     default:
         break;

@@ -145,8 +145,12 @@ FI_AI fi_vi fi_v_halfnormal_needs_tail(fi_vf w) { return w >= 5.0f; }
 
 FI_AI fi_vf fi_v_halfnormal_finish(fi_vf p, fi_vf q) { return p * (1.0f - q) * 1.41421356f; }
 
-/* Truncated normal by inverse CDF, one word per element:
- *   x = unit31(u),  p = min(c + d x, 1 - 2^-24),
+/* Truncated normal by inverse CDF in float32, one word per element, for
+ * windows of probability d >= 1/16 (the caller decides; smaller windows go
+ * through fi_truncnorm_z_u32 in float64):
+ *   x = unit31(u),  p = c + d x clamped to [2^-24, 1 - 2^-24] (the range
+ *   where float32 p resolves probabilities and Giles' polynomials are
+ *   accurate to a few ulp: |z| <= 5.3),
  *   z = p < 1/2 ? -halfnormal(2 p) : halfnormal(2 (1 - p))
  * (2 p and 1 - p are exact), so z = Phi^-1(p) for p in (Phi(alpha), Phi(beta)).
  * fi_v_truncnorm_q gives the q to take the half-normal of and the lanes
@@ -156,6 +160,7 @@ FI_AI fi_vf fi_v_truncnorm_q(fi_vu u, fi_vf c, fi_vf d, fi_vi *lower)
 {
     fi_vf p = c + d * fi_v_unit31(u);
     p = fi_select(p > 0x1.fffffep-1f, fi_splat_f(0x1.fffffep-1f), p);
+    p = fi_select(p < 0x1p-24f, fi_splat_f(0x1p-24f), p);
     *lower = p < 0.5f;
     fi_vf om = 1.0f - p;
     return fi_select(*lower, p + p, om + om);
@@ -309,6 +314,18 @@ FI_AI void fi_box_muller_f64(uint32_t w0, uint32_t w1, uint32_t w2, uint32_t w3,
 FI_AI double fi_truncnorm_z_f64(uint32_t lo, uint32_t hi, double c, double d)
 {
     double p = c + d * (fi_unit_f64(lo, hi) + 0x1p-54);
+    p = p > 0x1.fffffffffffffp-1 ? 0x1.fffffffffffffp-1 : p;
+    return p < 0.5 ? -fi_ppnd_tail_f64(p) : fi_ppnd_tail_f64(1.0 - p);
+}
+
+/* Truncated normal of a 32-bit output in float64, from one word u (element
+ * i uses word i): x = u 2^-32 + 2^-33 in (0, 1) (exact), p = min(c + d x,
+ * 1 - 2^-53), z = p < 1/2 ? -H(p) : H(1 - p) with H(p) = -Phi^-1(p) (AS
+ * 241).  For windows too narrow or too far out for float32 probabilities:
+ * the window's resolution is then that of u, whatever its place. */
+FI_AI double fi_truncnorm_z_u32(uint32_t u, double c, double d)
+{
+    double p = c + d * ((double)u * 0x1p-32 + 0x1p-33);
     p = p > 0x1.fffffffffffffp-1 ? 0x1.fffffffffffffp-1 : p;
     return p < 0.5 ? -fi_ppnd_tail_f64(p) : fi_ppnd_tail_f64(1.0 - p);
 }

@@ -171,6 +171,8 @@ def truncnorm_f32(key, stream, start, n, a, b, c, d, lo, hi):
     p = F(c) + F(d) * unit31_f32(u)
     pmax = F(float.fromhex("0x1.fffffep-1"))
     p = np.where(p > pmax, pmax, p)
+    pmin = F(2.0**-24)
+    p = np.where(p < pmin, pmin, p)
     lower = p < F(0.5)
     om = F(1) - p
     h = halfnormal_f32(np.where(lower, p + p, om + om))
@@ -348,6 +350,20 @@ def truncnorm_f64(key, stream, start, n, a, b, c, d, lo_b, hi_b):
     v = a + b * z
     v = np.where(v < lo_b, lo_b, v)
     return np.where(v > hi_b, hi_b, v)
+
+
+def truncnorm_f64_u32(key, stream, start, n, a, b, c, d, lo, hi):
+    """FI_KIND_TRUNCNORM_F64: a 32-bit output's truncated normal computed in
+    float64 from one word per element, rounded once to float32, clamped."""
+    u = words(key, stream, _elements(start, n))
+    p = c + d * (u.astype(np.float64) * 2.0**-32 + 2.0**-33)
+    pmax = float.fromhex("0x1.fffffffffffffp-1")
+    p = np.where(p > pmax, pmax, p)
+    lower = p < 0.5
+    z = np.where(lower, -ppnd_tail_f64(np.where(lower, p, 0.5)), ppnd_tail_f64(np.where(lower, 0.5, 1.0 - p)))
+    v = (a + b * z).astype(np.float32)
+    v = np.where(v < F(lo), F(lo), v)
+    return np.where(v > F(hi), F(hi), v).astype(np.float32)
 
 
 # ------------------------------------------------------- half precision

@@ -42,7 +42,72 @@ def _fills():
         "sparse": lambda: fastinit.sparse((300, 40), sparsity=0.3, rng=11),
         "init_model_tiny": lambda: np.concatenate([a.view(np.uint8).ravel() for a in fastinit.init_model(
             "tiny-llama-test", rng=11, dtype="bfloat16").values()]),
+        **_initializer_fills(),
     }
+
+
+# Every public initializer in every dtype (randomgen's test_coverage idea:
+# an initializer without a pinned hash fails test_every_initializer_is_pinned).
+DTYPES = ("float32", "float64", "float16", "bfloat16")
+_ARGS = {  # what each needs beyond a shape
+    "uniform": dict(low=-0.3, high=0.7), "normal": dict(mean=0.1, std=0.5), "constant": dict(value=0.3),
+    "truncated_normal": dict(mean=0.0, std=0.02, a=-0.04, b=0.05), "sparse": dict(sparsity=0.25),
+    "he_normal": dict(a=0.1, mode="fan_out"), "variance_scaling": dict(scale=2.0, mode="fan_avg"),
+    "eye": dict(gain=1.5), "identity": dict(gain=1.5), "xavier_uniform": dict(gain=1.7),
+}
+_SHAPES = {"dirac": (6, 4, 3, 3), "eye": (40, 60), "identity": (40, 60), "sparse": (120, 40)}
+# orthogonal's QR runs in LAPACK, whose last bits vary between builds: its
+# pinned part is the float64 normal matrix it factorizes (see below).
+_LAPACK = ("orthogonal",)
+
+
+def _initializer_fills():
+    from fastinit._api import __all__ as names
+
+    out = {}
+    for name in names:
+        if name in ("calculate_gain", "compute_fans") or name in _LAPACK:
+            continue
+        fn = getattr(fastinit, name)
+        shape = _SHAPES.get(name, (96, 130))
+        random = "rng" in __import__("inspect").signature(fn).parameters
+        for dt in DTYPES:
+            kw = dict(_ARGS.get(name, {}), dtype=fastinit._validate.as_dtype(dt))
+            if random:
+                kw["rng"] = 2026
+            out[f"init_{name}_{dt}"] = (lambda fn=fn, shape=shape, kw=kw: fn(shape, **kw))
+    # orthogonal: the normal matrix it draws (sequentially, float64 whatever the dtype)
+    out["init_orthogonal_input"] = lambda: fastinit.default_rng(2026).standard_normal((96, 130))
+    # the far and narrow truncated-normal windows (float64 internals for 32-bit outputs)
+    for dt in DTYPES:
+        out[f"truncated_normal_far_{dt}"] = (lambda dt=dt: fastinit.truncated_normal(
+            (4099,), 0.0, 0.02, 0.16, 0.18, dtype=fastinit._validate.as_dtype(dt), rng=5))
+        out[f"truncated_normal_narrow_{dt}"] = (lambda dt=dt: fastinit.truncated_normal(
+            (4099,), 1.0, 1.0, 1.0, 1.5, dtype=fastinit._validate.as_dtype(dt), rng=5))
+    return out
+
+
+def test_every_initializer_is_pinned():
+    from fastinit._api import __all__ as names
+
+    pinned = set(json.loads(GOLDEN.read_text())["sha256"])
+    for name in names:
+        if name in ("calculate_gain", "compute_fans"):
+            continue
+        if name in _LAPACK:
+            assert f"init_{name}_input" in pinned
+            continue
+        for dt in DTYPES:
+            assert f"init_{name}_{dt}" in pinned, f"{name} in {dt} has no golden hash"
+
+
+def test_orthogonal_factorizes_its_pinned_input():
+    """The pinned normal matrix is what orthogonal factorizes: Q from it
+    (signs from R's diagonal) equals the initializer's output closely."""
+    x = fastinit.default_rng(2026).standard_normal((96, 130))
+    q, r = np.linalg.qr(x.T)
+    q = (q * np.sign(np.diag(r))).T
+    np.testing.assert_allclose(fastinit.orthogonal((96, 130), dtype=np.float64, rng=2026), q, atol=1e-12)
 
 
 def _digest(a):

@@ -327,7 +327,7 @@ def _buf(dtype=np.float32, shape=(8, 6)):
     (lambda o: fastinit.truncated_normal(out=o, std=-1), ValueError, "std must be non-negative"),
     (lambda o: fastinit.truncated_normal(out=o, mean=np.nan), ValueError, "mean must be finite"),
     (lambda o: fastinit.truncated_normal(out=o, b=np.inf), ValueError, "b must be finite"),
-    (lambda o: fastinit.truncated_normal(out=o, a=50, b=60), ValueError, "too small to sample"),
+    (lambda o: fastinit.truncated_normal(out=o, a=50, b=60), ValueError, "too far in the tail"),
     (lambda o: fastinit.uniform(out=o, low=1, high=0), ValueError, "low must not exceed high"),
     (lambda o: fastinit.normal(out=o, std=-0.1), ValueError, "std must be non-negative"),
     (lambda o: fastinit.sparse(out=o, sparsity=1.5), ValueError, "sparsity must be in"),

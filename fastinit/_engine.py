@@ -82,10 +82,19 @@ def inner_bounds(low: float, high: float, dt: np.dtype, closed_high: bool):
     return float(lo), float(hi)
 
 
+def _span(low: float, high: float, dt: np.dtype, name: str) -> float:
+    """high - low in the compute type; OverflowError where it is not finite
+    (as NumPy's uniform raises for a range beyond float64)."""
+    span = high - low
+    if not math.isfinite(span):
+        raise OverflowError(f"{name} = {high} - ({low}) exceeds the range of float64")
+    return _in_compute(span, dt, name)
+
+
 @functools.lru_cache(maxsize=256)
 def uniform_params(low: float, high: float, dt: np.dtype):
     """(a, b, lo, hi) of a uniform [low, high) fill: clamp(a + b * unit, lo, hi)."""
-    b = _in_compute(high - low, dt, "high - low")
+    b = _span(low, high, dt, "high - low")
     lo, hi = inner_bounds(low, high, dt, closed_high=False)
     if lo > hi:
         raise ValueError(f"no {dt.name} value lies in [low, high) = [{low}, {high})")
@@ -98,14 +107,21 @@ _MAX_Z = {False: 6.6605, True: 8.6524}
 
 
 def _dtype_max(dt: np.dtype) -> float:
-    return float(np.finfo(np.float32).max) if dtype_code(dt) == _DT_BF16 else float(np.finfo(dt).max)
+    """The largest finite value of the dtype itself (bfloat16's is 3.3895e38,
+    below float32's 3.4028e38)."""
+    if dtype_code(dt) == _DT_BF16:
+        import ml_dtypes
+
+        return float(ml_dtypes.finfo(ml_dtypes.bfloat16).max)
+    return float(np.finfo(dt).max)
 
 
 def check_fits(largest: float, dt: np.dtype, what: str) -> None:
-    """OverflowError where values up to `largest` in magnitude would round
-    to infinity in the dtype."""
-    if largest > _dtype_max(dt):
-        raise OverflowError(f"{what} can reach {largest:.4g}, beyond the largest {dt.name} ({_dtype_max(dt):.4g})")
+    """OverflowError where values up to `largest` in magnitude (with a margin
+    of 2^-20 for the rounding of the parameters and of the arithmetic in the
+    compute type) could round to infinity in the dtype."""
+    if largest * (1 + 2.0**-20) > _dtype_max(dt):
+        raise OverflowError(f"{what} can reach {largest:.5g}, beyond the largest {dt.name} ({_dtype_max(dt):.5g})")
 
 
 def normal_params(loc: float, scale: float, dt: np.dtype):
@@ -173,7 +189,9 @@ def truncnorm_spec(mean: float, std: float, a: float, b: float, dt: np.dtype):
     For float16/32/bfloat16 outputs, windows of probability d >= 1/16 are
     computed in float32 (kind TRUNCNORM); narrower or farther ones in float64
     from the same one word per element (kind TRUNCNORM_F64), so that a
-    window 1e-6 std wide or 30 std out is sampled at its own resolution."""
+    window 1e-6 std wide or 30 std out is sampled at its own resolution.
+    A window so narrow that the density is flat across it to 2^-52 is the
+    uniform law on [a, b]."""
     lo, hi = inner_bounds(a, b, dt, closed_high=True)
     if lo > hi:
         raise ValueError(f"no {dt.name} value lies in [a, b] = [{a}, {b}]")
@@ -184,6 +202,12 @@ def truncnorm_spec(mean: float, std: float, a: float, b: float, dt: np.dtype):
     if not (math.isfinite(alpha) and math.isfinite(beta)):
         raise OverflowError(f"(a - mean) / std or (b - mean) / std overflows float64 "
                             f"(mean={mean}, std={std}, a={a}, b={b})")
+    width = beta - alpha
+    if max(abs(alpha), abs(beta)) * width + width * width / 2 < 2.0**-52:
+        # the density is flat across the window to float64's precision (and
+        # Phi(b) - Phi(a) would have lost its digits): the window's uniform
+        # law, closed at both ends
+        return (UNIFORM, _in_compute(a, dt, "a"), _span(a, b, dt, "b - a"), lo, hi)
     pa, pw, flipped = _ndtr.truncation(alpha, beta)
     # c + d u must stay a normal float64 for the smallest u (2^-33 or 2^-54)
     if not pw >= 2.0**-968:

@@ -35,10 +35,11 @@ def compute_fans(shape, layout: str = "torch") -> tuple[int, int]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-def calculate_gain(nonlinearity: str, param=None) -> float:
+def calculate_gain(nonlinearity: str, param=None, *, param_name: str = "param") -> float:
     """The recommended gain for a nonlinearity: torch.nn.init.calculate_gain's
     table (1 for linear, conv and sigmoid; 5/3 tanh; sqrt(2) relu;
-    sqrt(2 / (1 + slope^2)) leaky_relu, slope 0.01 by default; 3/4 selu)."""
+    sqrt(2 / (1 + slope^2)) leaky_relu, slope 0.01 by default; 3/4 selu).
+    A NaN or infinite slope is a ValueError naming `param_name`."""
     if nonlinearity in _LINEAR:
         return 1
     if nonlinearity == "tanh":
@@ -49,9 +50,13 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
         if param is None:
             slope = 0.01
         elif isinstance(param, numbers.Real) and not isinstance(param, bool):
-            slope = param
+            slope = float(param)
         else:
             raise ValueError(f"negative_slope {param} not a valid number")
+        if not math.isfinite(slope):
+            raise ValueError(f"{param_name} (the negative slope) must be finite, got {slope}")
+        if abs(slope) > 1e150:  # slope**2 would overflow; 1 + slope**2 is slope**2 there
+            return math.sqrt(2.0) / abs(slope)
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4

@@ -25,7 +25,7 @@ import threading
 import numpy as np
 
 from . import _engine
-from ._initializers import DETERMINISTIC_INITIALIZERS, InitializerMethods
+from ._initializers import DETERMINISTIC_INITIALIZERS, InitializerMethods, sequential_blocks
 from . import _validate as V
 
 _BLOCKS_PER_STREAM = 1 << 62  # element indices of a float32 draw stay below 2**64
@@ -155,16 +155,28 @@ class Generator(InitializerMethods):
         s = V.check_stream(stream) if stream is not None else 0
         return dt, shape, (s, V.check_start(start if start is not None else 0, math.prod(shape or ())))
 
-    def _reserve(self, n: int, dt: np.dtype) -> int:
-        """Take the blocks for n elements of dt; return the first element index."""
-        wpe = _engine.words_per_element(dt)
-        blocks = -(-n * wpe // 4)
+    def _reserve_blocks(self, blocks: int) -> int:
+        """Take `blocks` Philox blocks of stream 0 in one atomic step; return
+        the first."""
         with self._lock:
             first = self._block
             if first + blocks > _BLOCKS_PER_STREAM:
                 raise OverflowError("this Generator has used up stream 0; spawn() a child")
             self._block = first + blocks
-        return first * 4 // wpe
+        return first
+
+    def _reserve(self, n: int, dt: np.dtype) -> int:
+        """Take the blocks for n elements of dt; return the first element index."""
+        wpe = _engine.words_per_element(dt)
+        return self._reserve_blocks(-(-n * wpe // 4)) * 4 // wpe
+
+    def _reserve_for(self, method: str, n: int, dt: np.dtype) -> int:
+        """The sequential reservation of initializer `method` for a tensor of
+        n elements of dt, in one atomic step (fastinit.dask takes the same, so
+        an array advances the Generator exactly as the in-memory call):
+        the first element index, in the units the method's draw uses."""
+        blocks, unit = sequential_blocks(method, n, dt)
+        return self._reserve_blocks(blocks) * 4 // _engine.words_per_element(unit)
 
     def _draw(self, kind, params, dt, shape, out, address, shard=None):
         """Fill out (or a new array of shape): sequentially from the position

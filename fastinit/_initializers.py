@@ -139,6 +139,24 @@ def dirac(shape=None, groups=1, *, out=None, dtype=None, global_shape=None, inde
 # ----------------------------------------------------------- random fills
 
 
+_F64 = np.dtype(np.float64)
+_U32 = np.dtype(np.uint32)
+
+
+def sequential_blocks(method: str, n: int, dt: np.dtype) -> tuple[int, np.dtype]:
+    """(Philox blocks of stream 0, dtype whose element indices address them)
+    that a sequential draw of initializer `method` takes for a tensor of n
+    elements of dt: orthogonal draws float64 normals whatever the dtype;
+    sparse draws its values, then one uint32 key per element."""
+    if method == "orthogonal":
+        return -(-n * 2 // 4), _F64
+    wpe = _engine.words_per_element(dt)
+    blocks = -(-n * wpe // 4)
+    if method == "sparse":
+        blocks += -(-n // 4)
+    return blocks, dt
+
+
 class InitializerMethods:
     """The random initializers, as methods of fastinit.Generator.
 
@@ -240,7 +258,7 @@ class InitializerMethods:
     def _he(self, method, shape, a, mode, nonlinearity, layout, fan_in, fan_out, out, dtype, stream, start,
             global_shape, index):
         """(target, address, std) of a He initializer."""
-        gain = calculate_gain(nonlinearity, a)
+        gain = calculate_gain(nonlinearity, a, param_name="a")
         tgt, addr = self._init(method, shape, out, dtype, stream, start, global_shape, index)
         fan = self._fan(tgt, layout, mode, fan_in, fan_out)
         return tgt, addr, (gain / math.sqrt(fan) if tgt.global_size else 0.0)
@@ -340,7 +358,7 @@ class InitializerMethods:
         n = tgt.global_size
         if res.size == 0:  # nothing to write here; a sequential draw still takes its blocks
             if addr is None and n:
-                self._reserve(n, np.dtype(np.float64))
+                self._reserve_for("orthogonal", n, tgt.dt)
             return res
         rows, cols = gshape[0], n // gshape[0]
         flat = np.empty((rows, cols), dtype=np.float64)
@@ -374,14 +392,20 @@ class InitializerMethods:
         res = tgt.result(out)
         rows, cols = tgt.global_shape
         n = rows * cols
-        if addr is None and n:  # sequential: the values' blocks, then the keys' blocks
-            addr = (0, self._reserve(n, tgt.dt))
-            self._reserve(n, np.dtype(np.uint32))
+        spec = _engine.normal_spec(0.0, std, tgt.dt)
+        if addr is not None and n:
+            # the keys follow the values' blocks: check their words exist
+            # before anything is written
+            key_word = 4 * -(-(addr[1] + n) * _engine.words_per_element(tgt.dt) // 4)
+            if key_word + n > 1 << 64:
+                raise ValueError(f"start: a sparse {tgt.dt.name} tensor of {n} elements from element {addr[1]} "
+                                 "has its zero-row keys past the last word of the stream (2**64)")
+        if addr is None and n:  # sequential: the values' blocks, then the keys', in one step
+            addr = (0, self._reserve_for("sparse", n, tgt.dt))
         if res.size == 0:
             return res
         stream, first = addr
         full = res if tgt.shard is None else np.empty(tgt.global_shape, dtype=tgt.dt)
-        spec = _engine.normal_spec(0.0, std, tgt.dt)
         self._draw(spec[0], spec[1:], tgt.dt, full.shape, full, addr)
         key_word = 4 * -(-(first + n) * _engine.words_per_element(tgt.dt) // 4)
         keys = self.random_raw((rows, cols), stream=stream, start=key_word)

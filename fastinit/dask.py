@@ -76,7 +76,7 @@ def _make(name, fn, random: bool):
         # validate everything once, here, on a zero-size part of the tensor
         fn(None, *args, global_shape=shape, index=tuple(slice(0, 0) for _ in shape), **kw)
         if random and stream is None:  # one sequential draw: take the whole tensor's blocks now
-            kw["start"] = g._reserve(math.prod(shape), dt)
+            kw["start"] = g._reserve_for(name, math.prod(shape), dt)
         if args:
             kw["_args"] = args
         return _array(name, _PositionalArgs(fn), shape, chunks, dt, kw)

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+import fastinit
+
 
 def _script():
     exe = pathlib.Path(sys.executable).parent / "fastinit"
@@ -17,7 +19,7 @@ def _script():
 def test_config_via_python_m(tmp_path):
     out = subprocess.run([sys.executable, "-m", "fastinit", "config"], cwd=tmp_path,
                          capture_output=True, text=True, check=True).stdout
-    assert "stream version 1" in out and "simd:" in out and "openmp:" in out
+    assert f"stream version {fastinit.STREAM_VERSION}" in out and "simd:" in out and "openmp:" in out
 
 
 def test_bench_small_via_console_script(tmp_path):

@@ -64,3 +64,49 @@ def test_local_cluster_with_two_worker_processes():
         got = client.compute(x).result()
     want = fastinit.he_normal((512, 256), rng=11, stream="w", dtype="bfloat16")
     np.testing.assert_array_equal(bits(got), bits(want))
+
+
+# Sequential draws: a Dask array, a sharded part and the in-memory call all
+# advance a Generator by the same blocks (orthogonal draws float64 words,
+# sparse its values and then a key per element, in one step).
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_SEQ = [("he_normal", {}), ("orthogonal", {}), ("sparse", {"sparsity": 0.3}), ("uniform", {"low": -1.0, "high": 1.0}),
+        ("truncated_normal", {"std": 0.02, "a": -0.04, "b": 0.04}), ("xavier_normal", {"truncated": True})]
+
+
+@pytest.mark.property
+@given(st.lists(st.tuples(st.sampled_from(range(len(_SEQ))), st.integers(1, 9), st.integers(2, 7),
+                          st.sampled_from(["float32", "float64", "float16", "bfloat16"])), min_size=1, max_size=4))
+def test_any_sequence_of_draws_leaves_memory_dask_and_shards_in_step(seq):
+    import dask
+
+    mem, dsk, shd = (fastinit.default_rng(99) for _ in range(3))
+    for i, rows, cols, dtype in seq:
+        name, kw = _SEQ[i]
+        dt = fastinit._validate.as_dtype(dtype)
+        want = getattr(fastinit, name)((rows, cols), rng=mem, dtype=dt, **kw)
+        with dask.config.set(scheduler="synchronous"):
+            got = getattr(fd, name)((rows, cols), chunks=(2, 3), rng=dsk, dtype=dt, **kw).compute()
+        part = getattr(fastinit, name)(global_shape=(rows, cols), index=(slice(rows // 2, None),), rng=shd,
+                                       dtype=dt, **kw)
+        np.testing.assert_array_equal(bits(got), bits(want))
+        np.testing.assert_array_equal(bits(part), bits(want[rows // 2:]))
+    assert mem.position == dsk.position == shd.position
+    nxt = [g.standard_normal(7, dtype=np.float32) for g in (mem, dsk, shd)]
+    np.testing.assert_array_equal(nxt[0], nxt[1])
+    np.testing.assert_array_equal(nxt[0], nxt[2])
+
+
+def test_sparse_reserves_values_and_keys_in_one_step():
+    """Another thread's draw between the values and the keys used to get
+    the keys' words; now both are one reservation."""
+    g = fastinit.default_rng(5)
+    calls, take = [], g._reserve_blocks
+    g._reserve_blocks = lambda blocks: calls.append(blocks) or take(blocks)
+    fastinit.sparse((8, 8), sparsity=0.5, rng=g)
+    assert calls == [64 // 4 + 64 // 4]  # float32 values, then uint32 keys: one reservation
+    g2 = fastinit.default_rng(5)
+    fastinit.orthogonal((8, 8), rng=g2, dtype="float16")
+    assert g2.position == 64 * 2 // 4  # float64 words whatever the dtype

@@ -101,6 +101,84 @@ def uniform_params(low: float, high: float, dt: np.dtype):
     return _in_compute(low, dt, "low"), b, lo, hi
 
 
+# ------------------------------------------- array parameters (broadcasting)
+
+
+def _round_array(x: np.ndarray, ct: type, name: str) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        y = x.astype(ct)
+    if not np.isfinite(y).all():
+        raise OverflowError(f"{name} exceeds the range of {np.dtype(ct).name}")
+    return y
+
+
+def _step_array(x: np.ndarray, up: bool) -> np.ndarray:
+    """The next value of x's dtype towards +inf (up) or -inf, element-wise,
+    by stepping the sign-magnitude bit pattern (bfloat16 has no nextafter)."""
+    ut = {2: np.uint16, 4: np.uint32, 8: np.uint64}[x.dtype.itemsize]
+    sign = ut(1 << (8 * x.dtype.itemsize - 1))
+    b = x.view(ut)
+    zero = (b & ~sign) == 0
+    away = (b < sign) == up  # moving away from zero
+    one = ut(1)
+    stepped = np.where(away, b + one, b - one)
+    stepped = np.where(zero, ut(1) if up else (sign | ut(1)), stepped)
+    return stepped.astype(ut).view(x.dtype)
+
+
+def inner_bounds_array(low: np.ndarray, high: np.ndarray, dt: np.dtype, closed_high: bool):
+    """inner_bounds element-wise: (lo, hi) float64 arrays."""
+    with np.errstate(over="ignore"):
+        lo, hi = low.astype(dt), high.astype(dt)
+    fix = lo.astype(np.float64) < low
+    lo = np.where(fix, _step_array(lo, True), lo)
+    fix = hi.astype(np.float64) > high if closed_high else hi.astype(np.float64) >= high
+    hi = np.where(fix, _step_array(hi, False), hi)
+    return lo.astype(np.float64), hi.astype(np.float64)
+
+
+def uniform_array(low: np.ndarray, high: np.ndarray, dt: np.dtype):
+    """For broadcast low/high arrays: a function from the standard uniforms
+    (in the compute type) to the values, the scalar path's operations element
+    by element (low == high gives low rounded once, as a constant fill)."""
+    ct = compute_type(dt)
+    with np.errstate(over="ignore"):
+        span = high - low
+    if not np.isfinite(span).all():
+        raise OverflowError("uniform: high - low range exceeds valid bounds (beyond float64)")
+    a, b = _round_array(low, ct, "low"), _round_array(span, ct, "high - low")
+    lo, hi = inner_bounds_array(low, high, dt, closed_high=False)
+    const = low == high
+    if (lo > hi)[~const].any():
+        raise ValueError(f"uniform: no {dt.name} value lies in [low, high) for some elements")
+    with np.errstate(over="ignore"):
+        cval = low.astype(dt)
+    if not np.isfinite(cval.astype(np.float64))[const].all():
+        raise OverflowError(f"uniform: low = high overflows {dt.name}")
+
+    def values(u):
+        v = a + b * u
+        v = np.where(v < lo.astype(ct), lo.astype(ct), v)
+        v = np.where(v > hi.astype(ct), hi.astype(ct), v)
+        return np.where(const, cval, v.astype(dt)).astype(dt)
+
+    return values
+
+
+def normal_array(loc: np.ndarray, scale: np.ndarray, dt: np.dtype):
+    """For broadcast loc/scale arrays: standard normals (compute type) to
+    values, loc + scale * z element by element as the scalar path."""
+    ct = compute_type(dt)
+    largest = float((np.abs(loc) + scale * _MAX_Z[dtype_code(dt) == _DT_F64]).max()) if loc.size else 0.0
+    check_fits(largest, dt, "normal(loc, scale)")
+    a, b = _round_array(loc, ct, "loc"), _round_array(scale, ct, "scale")
+
+    def values(z):
+        return (a + b * z).astype(dt)
+
+    return values
+
+
 # The largest |z| a normal fill can produce: Box-Muller's largest radius,
 # sqrt(-2 log 2^-32) for float32 and sqrt(-2 log 2^-54) for float64.
 _MAX_Z = {False: 6.6605, True: 8.6524}

@@ -82,7 +82,7 @@ class Generator(InitializerMethods):
 
     def spawn(self, n_children: int) -> list[Generator]:
         """n independent child Generators (keys from SeedSequence.spawn)."""
-        n = V.check_positive_int(n_children, "n_children")
+        n = V.check_nonnegative_int(n_children, "n_children")
         if self._seed_seq is None:
             raise TypeError("spawn: this Generator was made from a bare key and has no SeedSequence")
         return [Generator(s) for s in self._seed_seq.spawn(n)]
@@ -90,7 +90,8 @@ class Generator(InitializerMethods):
     # ------------------------------------------------------------ raw words
 
     def random_raw(self, size, *, stream=0, start: int = 0) -> np.ndarray:
-        """uint32 words [start, start + size) of a stream (pure: no advance).
+        """uint32 words [start, start + size) of a stream (pure: no advance);
+        stream=None is stream 0.
 
         Word w of (key, stream s) is lane w % 4 of Philox4x32-10 of the
         counter (b & 0xffffffff, b >> 32, s & 0xffffffff, s >> 32), b = w // 4.
@@ -98,7 +99,7 @@ class Generator(InitializerMethods):
         shape = V.check_size(size)
         if shape is None:
             raise TypeError("random_raw: size is required")
-        s = V.check_stream(stream)
+        s = V.check_stream(stream) if stream is not None else 0
         n = V.check_nbytes(shape, 4)
         first = V.check_start(start, n)
         out = np.empty(shape, dtype=np.uint32)
@@ -114,25 +115,77 @@ class Generator(InitializerMethods):
 
     def uniform(self, low=0.0, high=1.0, size=None, dtype=None, out=None, *, stream=None, start=None):
         """Floats in [low, high): low + (high - low) * random(), rounded in
-        the output dtype and kept inside [low, high)."""
-        low, high = V.check_bounds(low, high)
+        the output dtype and kept inside [low, high).  low and high may be
+        arrays, broadcast against each other and `size` as in NumPy.  A bound
+        that is NaN or infinite is an OverflowError, as in NumPy."""
+        if np.ndim(low) or np.ndim(high):
+            return self._broadcast("uniform", low, high, size, dtype, out, stream, start)
+        low, high = _finite_range(low, high)
         dt, shape, addr = self._request("uniform", size, dtype, out, stream, start)
         spec = _engine.uniform_spec(low, high, dt)
         return self._draw(spec[0], spec[1:], dt, shape, out, addr)
 
     def standard_normal(self, size=None, dtype=None, out=None, *, stream=None, start=None):
-        """Standard normal floats, by inverse CDF (one word per float32, two
-        per float64; no rejection)."""
+        """Standard normal floats by Box-Muller (one word per float32, two per
+        float64; no rejection)."""
         dt, shape, addr = self._request("standard_normal", size, dtype, out, stream, start)
         return self._draw(_engine.NORMAL, _engine.normal_params(0.0, 1.0, dt), dt, shape, out, addr)
 
     def normal(self, loc=0.0, scale=1.0, size=None, dtype=None, out=None, *, stream=None, start=None):
         """Normal floats: loc + scale * standard_normal(), computed in the
-        output's compute type (float32 for 16- and 32-bit outputs)."""
+        output's compute type (float32 for 16- and 32-bit outputs).  loc and
+        scale may be arrays, broadcast against each other and `size` as in
+        NumPy.  Unlike NumPy, a NaN or infinite loc or scale is a ValueError."""
+        if np.ndim(loc) or np.ndim(scale):
+            return self._broadcast("normal", loc, scale, size, dtype, out, stream, start)
         loc = V.check_real(loc, "loc")
         scale = V.check_nonnegative(scale, "scale")
         dt, shape, addr = self._request("normal", size, dtype, out, stream, start)
         return self._draw(_engine.NORMAL, _engine.normal_params(loc, scale, dt), dt, shape, out, addr)
+
+    def _broadcast(self, method, p0, p1, size, dtype, out, stream, start):
+        """uniform/normal with array parameters: element i takes its word(s)
+        as always (a standard draw of the broadcast shape), then its own
+        parameters, with the same operations in the same compute type as a
+        scalar call, so equal parameters give equal bits."""
+        names = ("low", "high") if method == "uniform" else ("loc", "scale")
+        a, b = (V.check_real_array(p, n) for p, n in zip((p0, p1), names))
+        dt, shape, addr = self._request(method, size, dtype, out, stream, start)
+        try:
+            full = np.broadcast_shapes(a.shape, b.shape) if shape is None else \
+                np.broadcast_shapes(tuple(shape), a.shape, b.shape)
+        except ValueError as exc:
+            raise ValueError(f"{method}: shape mismatch: {names[0]} {a.shape}, {names[1]} {b.shape}"
+                             + ("" if shape is None else f" and size {tuple(shape)}")
+                             + f" cannot be broadcast to one shape ({exc})") from None
+        if shape is not None and full != tuple(shape):
+            raise ValueError(f"{method}: shape mismatch: {names[0]} {a.shape} and {names[1]} {b.shape} do not "
+                             f"broadcast to size {tuple(shape)}")
+        a, b = np.broadcast_to(a, full), np.broadcast_to(b, full)
+        if method == "uniform":
+            if not (np.isfinite(a).all() and np.isfinite(b).all()):
+                raise OverflowError("uniform: low and high must be finite (high - low range exceeds valid bounds)")
+            if (a > b).any():
+                raise ValueError("uniform: low must not exceed high (high - low < 0)")
+            values = _engine.uniform_array(a, b, dt)
+            kind, std = _engine.UNIFORM, _engine.uniform_params(0.0, 1.0, np.dtype(_engine.compute_type(dt)))
+        else:
+            if not (np.isfinite(a).all() and np.isfinite(b).all()):
+                raise ValueError("normal: loc and scale must be finite")
+            if (b < 0).any():
+                raise ValueError("normal: scale must be non-negative (scale < 0)")
+            values = _engine.normal_array(a, b, dt)
+            kind, std = _engine.NORMAL, _engine.normal_params(0.0, 1.0, np.dtype(_engine.compute_type(dt)))
+        # 16-bit outputs take the same word per element as float32: the
+        # standard draw is made in the compute type, then rounded once
+        ct = np.dtype(_engine.compute_type(dt))
+        z = np.empty(full, dtype=ct)
+        self._draw(kind, std, ct, full, z, addr)
+        res = values(z)
+        if out is None:
+            return res if full else res[()]
+        out[...] = res
+        return out
 
     # deterministic initializers, for rng.zeros(...) and the like
     zeros = staticmethod(DETERMINISTIC_INITIALIZERS["zeros"])
@@ -197,6 +250,16 @@ class Generator(InitializerMethods):
         else:
             _engine.fill(out, kind, *params, key=self._key, stream=stream, gbase=first)
         return out.item() if scalar else out
+
+
+def _finite_range(low, high):
+    """NumPy's checks of Generator.uniform's scalar bounds: NaN or infinite
+    bounds (or a range beyond float64) are OverflowErrors, high < low a
+    ValueError."""
+    lo_, hi_ = (V.check_real_or_nonfinite(x, n) for x, n in ((low, "low"), (high, "high")))
+    if not (math.isfinite(lo_) and math.isfinite(hi_)):
+        raise OverflowError(f"uniform: high - low range exceeds valid bounds (low={lo_}, high={hi_})")
+    return V.check_bounds(lo_, hi_)
 
 
 def _restore(seed_seq, key, block):

@@ -5,11 +5,14 @@ anything is allocated or written, so a bad argument raises a clear error
 naming it and leaves the caller's buffer untouched.  The rules follow NumPy's
 ``numpy.random._common.check_output`` where they apply:
 
-* ``out`` that is not an ndarray: TypeError; wrong dtype (including a
-  byte-swapped one): TypeError; ``size`` different from ``out.shape``:
-  ValueError; read-only: ValueError.  Non-contiguous ``out`` is fine.
-* ``size``: an int or a tuple of ints, none negative.
-* parameters: real scalars; NaN or infinity: ValueError.
+* ``out`` that is not an ndarray, or byte-swapped: ValueError; a wrong
+  (float) dtype: TypeError; ``size`` different from ``out.shape``:
+  ValueError; read-only: ValueError.  Unlike NumPy, a non-contiguous or
+  unaligned ``out`` is filled (with the values a contiguous one would get).
+* ``size``: an int or a tuple of ints (not bools), none negative.
+* parameters: real scalars (bools count as 0 and 1, strings do not); NaN or
+  infinity: ValueError (NumPy's Generator.normal returns NaN for a NaN loc;
+  fastinit refuses to fill NaN weights).
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ def resolve_dtype(dtype, out, default, method: str) -> np.dtype:
     if dtype is None:
         if isinstance(out, np.ndarray):
             dt = out.dtype
+            if not dt.isnative and is_float_dtype(dt.newbyteorder()):
+                raise ValueError(f"{method}: out is in non-native byte order ({dt}); NumPy refuses it too")
             if not is_float_dtype(dt):
                 raise TypeError(
                     f"{method}: out has unsupported dtype {dt}; "
@@ -74,11 +79,16 @@ def check_size(size, name: str = "size"):
     """None, or the shape tuple an int or a sequence of ints describes."""
     if size is None:
         return None
+    def index(x):
+        if isinstance(x, (bool, np.bool_)):
+            raise TypeError
+        return operator.index(x)
+
     try:
-        dims = (operator.index(size),)
+        dims = (index(size),)
     except TypeError:
         try:
-            dims = tuple(operator.index(s) for s in size)
+            dims = tuple(index(s) for s in size)
         except TypeError:
             raise TypeError(f"{name} must be an int or a tuple of ints, got {size!r}") from None
     if len(dims) > _MAXDIM:
@@ -100,7 +110,10 @@ def check_nbytes(shape, itemsize: int, name: str = "size") -> int:
 def check_output(out, dtype: np.dtype, shape, method: str, size_name: str = "size") -> None:
     """NumPy's rules for `out=` (see the module docstring)."""
     if not isinstance(out, np.ndarray):
-        raise TypeError(f"{method}: out must be a numpy.ndarray, got {type(out).__name__}")
+        raise ValueError(f"{method}: out must be a numpy.ndarray, got {type(out).__name__} (NumPy raises "
+                         "ValueError too)")
+    if not out.dtype.isnative and out.dtype.newbyteorder() == dtype:
+        raise ValueError(f"{method}: out is in non-native byte order ({out.dtype}); NumPy refuses it too")
     if out.dtype != dtype:
         raise TypeError(
             f"{method}: out has the wrong dtype; expected {dtype}, got {out.dtype}"
@@ -161,7 +174,8 @@ def check_shard(global_shape, index):
         if isinstance(i, slice):
             start, stop, step = i.indices(n)
             local.append(len(range(start, stop, step)))
-            gstrides.append(step * cstrides[d])
+            # a dimension of length 0 or 1 never steps (NumPy allows any step there)
+            gstrides.append(step * cstrides[d] if local[-1] > 1 else 0)
             offset += start * cstrides[d] if local[-1] else 0
         else:
             if isinstance(i, (bool, np.bool_)):
@@ -178,8 +192,9 @@ def check_shard(global_shape, index):
 
 
 def check_real(value, name: str) -> float:
-    """A finite real scalar (Python or NumPy number, or a 0-d array)."""
-    if isinstance(value, (bool, np.bool_)) or isinstance(value, (complex, np.complexfloating)):
+    """A finite real scalar (Python or NumPy number, a bool as 0 or 1, or a
+    0-d array); not a string, as in NumPy."""
+    if isinstance(value, (complex, np.complexfloating, str, bytes, np.str_, np.bytes_)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     if isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) != 0:
         raise TypeError(f"{name} must be a scalar, got an array of shape {np.shape(value)}")
@@ -190,6 +205,35 @@ def check_real(value, name: str) -> float:
     if not math.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x}")
     return x
+
+
+def check_real_or_nonfinite(value, name: str) -> float:
+    """A real scalar as check_real takes it, NaN and infinities allowed (the
+    caller decides what they mean)."""
+    if isinstance(value, (complex, np.complexfloating, str, bytes, np.str_, np.bytes_)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) != 0:
+        raise TypeError(f"{name} must be a scalar, got an array of shape {np.shape(value)}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+
+
+def check_real_array(value, name: str) -> np.ndarray:
+    """An array of real numbers (bools, ints or floats), as float64."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        if arr.dtype.kind in "OUS":  # NumPy parses these as float64 too
+            try:
+                return np.asarray(arr, dtype=np.float64)
+            except (TypeError, ValueError):
+                pass
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
 
 
 def check_nonnegative(value, name: str) -> float:
@@ -216,7 +260,12 @@ def check_stream(stream, name: str = "stream"):
     if stream is None:
         return None
     if isinstance(stream, str):
-        return int.from_bytes(hashlib.blake2b(stream.encode("utf-8"), digest_size=8).digest(), "little")
+        try:
+            data = stream.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"{name}: the name {stream!r} is not valid Unicode text ({exc.reason} at "
+                             f"position {exc.start}); a stream name is hashed as UTF-8") from None
+        return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
     s = _integer(stream, name, "an int or a str")
     if not 0 <= s < _U64:
         raise ValueError(f"{name} must be in [0, 2**64), got {s}")
@@ -247,6 +296,13 @@ def _integer(value, name: str, what: str = "an int") -> int:
         return operator.index(value)
     except TypeError:
         raise TypeError(f"{name} must be {what}, got {type(value).__name__}") from None
+
+
+def check_nonnegative_int(value, name: str) -> int:
+    n = _integer(value, name)
+    if n < 0:
+        raise ValueError(f"{name} must be non-negative, got {n}")
+    return n
 
 
 def check_positive_int(value, name: str) -> int:

@@ -38,8 +38,9 @@ def test_spawn_gives_independent_children():
     assert [tuple(k.key.tolist()) for k in kids] == want
     # a second spawn continues the SeedSequence's children
     assert tuple(g.spawn(1)[0].key.tolist()) not in keys
+    assert g.spawn(0) == []  # as NumPy
     with pytest.raises(ValueError, match="n_children"):
-        g.spawn(0)
+        g.spawn(-1)
 
 
 def test_pickle_keeps_key_and_position():

@@ -59,6 +59,7 @@ _SHAPES = {"dirac": (6, 4, 3, 3), "eye": (40, 60), "identity": (40, 60), "sparse
 # orthogonal's QR runs in LAPACK, whose last bits vary between builds: its
 # pinned part is the float64 normal matrix it factorizes (see below).
 _LAPACK = ("orthogonal",)
+GENERATOR_METHODS = {"random": (), "uniform": (-2.0, 3.0), "standard_normal": (), "normal": (1.0, 0.25)}
 
 
 def _initializer_fills():
@@ -76,6 +77,11 @@ def _initializer_fills():
             if random:
                 kw["rng"] = 2026
             out[f"init_{name}_{dt}"] = (lambda fn=fn, shape=shape, kw=kw: fn(shape, **kw))
+    # the Generator's NumPy-style methods, sequential draws
+    for method, args in GENERATOR_METHODS.items():
+        for dt in DTYPES:
+            out[f"gen_{method}_{dt}"] = (lambda m=method, a=args, dt=dt: getattr(fastinit.default_rng(77), m)(
+                *a, size=(33, 65), dtype=fastinit._validate.as_dtype(dt)))
     # orthogonal: the normal matrix it draws (sequentially, float64 whatever the dtype)
     out["init_orthogonal_input"] = lambda: fastinit.default_rng(2026).standard_normal((96, 130))
     # the far and narrow truncated-normal windows (float64 internals for 32-bit outputs)
@@ -99,6 +105,13 @@ def test_every_initializer_is_pinned():
             continue
         for dt in DTYPES:
             assert f"init_{name}_{dt}" in pinned, f"{name} in {dt} has no golden hash"
+    for method in GENERATOR_METHODS:
+        for dt in DTYPES:
+            assert f"gen_{method}_{dt}" in pinned, f"Generator.{method} in {dt} has no golden hash"
+    public = {m for m in dir(fastinit.Generator) if not m.startswith("_")}
+    numpy_style = {"random", "uniform", "standard_normal", "normal", "random_raw", "spawn", "key", "seed_seq",
+                   "position"}
+    assert public - numpy_style <= set(names), "a Generator method that is no initializer lacks a hash"
 
 
 def test_orthogonal_factorizes_its_pinned_input():

@@ -261,7 +261,7 @@ static void fill_range(const fi_params *p, const fi_layout *L, uint64_t lo, uint
  * the next one often follows at once; the caller after its share: the
  * runner's ends about when its own does). */
 #define FI_SPIN_RUNNER 4000
-#define FI_SPIN_CALLER 40000
+#define FI_SPIN_CALLER 8000
 #if defined(__x86_64__) || defined(__i386__)
 #define FI_PAUSE() __builtin_ia32_pause()
 #else
@@ -296,7 +296,10 @@ static void await_change(uint32_t *w, uint32_t v, uint32_t *sleeping, int spin)
     for (int i = 0; i < spin; i++) {
         if (__atomic_load_n(w, __ATOMIC_ACQUIRE) != v)
             return;
-        FI_PAUSE();
+        if (i % 64 == 63) /* the other side may be waiting for this CPU */
+            sched_yield();
+        else
+            FI_PAUSE();
     }
     for (;;) {
         __atomic_store_n(sleeping, 1, __ATOMIC_SEQ_CST);

@@ -204,6 +204,55 @@ def test_device_buffer_rejects_other_dtypes():
         DeviceBuffer(torch.empty(3, dtype=torch.int64))
 
 
+TORCH_FUNCS = {
+    "uniform_": lambda t, g: fastinit.torch.uniform_(t, -0.5, 0.25, generator=g),
+    "normal_": lambda t, g: fastinit.torch.normal_(t, 0.1, 0.02, generator=g),
+    "trunc_normal_": lambda t, g: fastinit.torch.trunc_normal_(t, std=0.02, a=-0.04, b=0.04, generator=g),
+    "xavier_uniform_": lambda t, g: fastinit.torch.xavier_uniform_(t, generator=g),
+    "xavier_normal_": lambda t, g: fastinit.torch.xavier_normal_(t, generator=g),
+    "kaiming_uniform_": lambda t, g: fastinit.torch.kaiming_uniform_(t, a=math.sqrt(5), generator=g),
+    "kaiming_normal_": lambda t, g: fastinit.torch.kaiming_normal_(t, generator=g),
+    "constant_": lambda t, g: fastinit.torch.constant_(t, 0.3),
+    "zeros_": lambda t, g: fastinit.torch.zeros_(t),
+    "ones_": lambda t, g: fastinit.torch.ones_(t),
+    "eye_": lambda t, g: fastinit.torch.eye_(t),
+    "orthogonal_": lambda t, g: fastinit.torch.orthogonal_(t, generator=g),
+    "sparse_": lambda t, g: fastinit.torch.sparse_(t, 0.3, generator=g),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("name", list(TORCH_FUNCS))
+def test_torch_dispatch_through_device_buffers(name, dtype, monkeypatch):
+    """fastinit.torch's path for device tensors (DeviceBuffer, host-computed
+    orthogonal_/sparse_, init_shard_), exercised on CPU tensors: the values
+    equal the plain CPU call's."""
+    import fastinit.torch as fit
+
+    tdt = DTYPES[dtype]
+    c = torch.empty(16, 12, dtype=tdt)
+    TORCH_FUNCS[name](c, 17)
+    plain = fit._as_numpy
+    monkeypatch.setattr(fit, "_as_numpy", lambda t: DeviceBuffer(t.detach()) if plain(t) is not None else None)
+    g = torch.empty(16, 12, dtype=tdt, device=DEV)[:, :]
+    assert TORCH_FUNCS[name](g, 17) is g
+    np.testing.assert_array_equal(bits(g), bits(c))
+
+
+@pytest.mark.parametrize("init", ["he_normal", "orthogonal", "sparse", "truncated_normal"])
+def test_init_shard_through_device_buffers(init, monkeypatch):
+    import fastinit.torch as fit
+
+    kw = {"sparsity": 0.25} if init == "sparse" else {}
+    full = torch.empty(12, 10)
+    fit.init_shard_(full, init, (12, 10), (), **kw)
+    plain = fit._as_numpy
+    monkeypatch.setattr(fit, "_as_numpy", lambda t: DeviceBuffer(t.detach()) if plain(t) is not None else None)
+    part = torch.empty(12, 4, device=DEV)
+    fit.init_shard_(part, init, (12, 10), (slice(None), slice(3, 7)), **kw)
+    np.testing.assert_array_equal(bits(part), bits(full[:, 3:7]))
+
+
 # ------------------------------------------------------------ CUDA only
 
 
@@ -228,21 +277,6 @@ def test_large_fill_equals_cpu(dist, dtype):
     assert bad == 0, f"{bad} of {n} elements differ"
 
 
-TORCH_FUNCS = {
-    "uniform_": lambda t, g: fastinit.torch.uniform_(t, -0.5, 0.25, generator=g),
-    "normal_": lambda t, g: fastinit.torch.normal_(t, 0.1, 0.02, generator=g),
-    "trunc_normal_": lambda t, g: fastinit.torch.trunc_normal_(t, std=0.02, a=-0.04, b=0.04, generator=g),
-    "xavier_uniform_": lambda t, g: fastinit.torch.xavier_uniform_(t, generator=g),
-    "xavier_normal_": lambda t, g: fastinit.torch.xavier_normal_(t, generator=g),
-    "kaiming_uniform_": lambda t, g: fastinit.torch.kaiming_uniform_(t, a=math.sqrt(5), generator=g),
-    "kaiming_normal_": lambda t, g: fastinit.torch.kaiming_normal_(t, generator=g),
-    "constant_": lambda t, g: fastinit.torch.constant_(t, 0.3),
-    "zeros_": lambda t, g: fastinit.torch.zeros_(t),
-    "ones_": lambda t, g: fastinit.torch.ones_(t),
-    "eye_": lambda t, g: fastinit.torch.eye_(t),
-    "orthogonal_": lambda t, g: fastinit.torch.orthogonal_(t, generator=g),
-    "sparse_": lambda t, g: fastinit.torch.sparse_(t, 0.3, generator=g),
-}
 
 
 @cuda_only

@@ -63,13 +63,52 @@ class DeviceBuffer:
         return f"DeviceBuffer({self.shape}, {self.dtype}, {self.tensor.device})"
 
 
+    def assign(self, values: np.ndarray) -> None:
+        """Copy an ndarray of this shape and dtype (computed on the CPU) in."""
+        import torch
+
+        a = np.ascontiguousarray(values)
+        if a.dtype.itemsize == 2:
+            src = torch.from_numpy(a.view(np.int16)).view(self.tensor.dtype)
+        else:
+            src = torch.from_numpy(a)
+        self.tensor.copy_(src)
+
+
+# Initializers that work on whole arrays with NumPy (a QR, a sort): on a
+# device they compute on the CPU and copy; the values are the CPU's.
+HOST_ONLY = ("orthogonal", "sparse")
+
+_TRITON = None
+
+
 def view(tensor):
-    """A DeviceBuffer of a CUDA tensor fastinit can fill, else None."""
+    """A DeviceBuffer of a CUDA tensor fastinit can fill (float32, float64,
+    float16, bfloat16, strided; Triton installed), else None."""
+    global _TRITON
     import torch
 
     if tensor.device.type != "cuda" or tensor.layout is not torch.strided or _np_dtype(tensor.dtype) is None:
         return None
-    return DeviceBuffer(tensor)
+    if _TRITON is None:
+        try:
+            import triton  # noqa: F401
+            _TRITON = True
+        except ImportError:
+            _TRITON = False
+    return DeviceBuffer(tensor) if _TRITON else None
+
+
+def run(init, buf, **kwargs):
+    """init(out=buf, **kwargs), through a CPU array where buf is a
+    DeviceBuffer and init one of HOST_ONLY."""
+    if isinstance(buf, DeviceBuffer) and getattr(init, "__name__", "") in HOST_ONLY:
+        host = np.empty(buf.shape, dtype=buf.dtype)
+        init(out=host, **kwargs)
+        buf.assign(host)
+    else:
+        init(out=buf, **kwargs)
+    return buf
 
 
 def available() -> bool:

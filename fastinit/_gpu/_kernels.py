@@ -26,6 +26,7 @@ the same launch runs on CPU tensors (the tests do that).
 
 from __future__ import annotations
 
+import contextlib
 import struct
 
 import torch
@@ -190,9 +191,9 @@ def _erfinv_tail(w):
 
 
 @triton.jit
-def _truncnorm_z32(u, c, d):
-    """fi_v_truncnorm_q + the half-normal + fi_v_negate_where: Phi^-1 of
-    p = c + d unit31(u), p clamped to [2^-24, 1 - 2^-24], in float32."""
+def _tn_q(u, c, d):
+    """fi_v_truncnorm_q and fi_v_halfnormal_w: p = c + d unit31(u) clamped
+    to [2^-24, 1 - 2^-24]; q = 2 p or 2 (1 - p); w = -log(q (2 - q))."""
     p = c + d * _unit31(u)
     p = tl.where(p > 0.99999994039535522, 0.99999994039535522, p)
     p = tl.where(p < 5.9604644775390625e-08, 5.9604644775390625e-08, p)
@@ -200,10 +201,23 @@ def _truncnorm_z32(u, c, d):
     om = 1.0 - p
     q = tl.where(lower, p + p, om + om)
     k, f = _log_reduce(q * (2.0 - q))
-    w = -_log_kf(k, f)
-    z = tl.where(w >= 5.0, _erfinv_tail(w), _erfinv_central(w))
+    return q, lower, -_log_kf(k, f)
+
+
+@triton.jit
+def _tn_finish(z, q, lower):
+    """fi_v_halfnormal_finish and fi_v_negate_where."""
     h = z * (1.0 - q) * 1.41421356
-    return _flip_sign(h, tl.where(lower, _u32(u, 0x80000000), _u32(u, 0)))
+    return _flip_sign(h, tl.where(lower, _u32(z, 0x80000000), _u32(z, 0)))
+
+
+@triton.jit
+def _truncnorm_z32(u, c, d):
+    """Phi^-1(p) in float32 for the one-word truncated normal (the erfinv
+    tail polynomial where w >= 5, else the central one)."""
+    q, lower, w = _tn_q(u, c, d)
+    z = tl.where(w >= 5.0, _erfinv_tail(w), _erfinv_central(w))
+    return _tn_finish(z, q, lower)
 
 
 @triton.jit
@@ -482,6 +496,32 @@ def _fill_contig(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, BLOCK: tl.cons
             v3 = a + s * z3
         elif KIND == K_RAW:
             v0, v1, v2, v3 = w0, w1, w2, w3
+        elif KIND == K_TRUNCNORM:
+            # the tail polynomial (and its square root) only in programs
+            # where some element needs it: a cut inside +-4.2 std never does
+            a = a64.to(tl.float32)
+            s = b64.to(tl.float32)
+            c = c64.to(tl.float32)
+            d = d64.to(tl.float32)
+            lo = lo64.to(tl.float32)
+            hi = hi64.to(tl.float32)
+            q0, l0, x0 = _tn_q(w0, c, d)
+            q1, l1, x1 = _tn_q(w1, c, d)
+            q2, l2, x2 = _tn_q(w2, c, d)
+            q3, l3, x3 = _tn_q(w3, c, d)
+            z0 = _erfinv_central(x0)
+            z1 = _erfinv_central(x1)
+            z2 = _erfinv_central(x2)
+            z3 = _erfinv_central(x3)
+            if tl.max(tl.maximum(tl.maximum(x0, x1), tl.maximum(x2, x3)), axis=0) >= 5.0:
+                z0 = tl.where(x0 >= 5.0, _erfinv_tail(x0), z0)
+                z1 = tl.where(x1 >= 5.0, _erfinv_tail(x1), z1)
+                z2 = tl.where(x2 >= 5.0, _erfinv_tail(x2), z2)
+                z3 = tl.where(x3 >= 5.0, _erfinv_tail(x3), z3)
+            v0 = _clamp(a + s * _tn_finish(z0, q0, l0), lo, hi)
+            v1 = _clamp(a + s * _tn_finish(z1, q1, l1), lo, hi)
+            v2 = _clamp(a + s * _tn_finish(z2, q2, l2), lo, hi)
+            v3 = _clamp(a + s * _tn_finish(z3, q3, l3), lo, hi)
         else:
             a = a64.to(tl.float32)
             s = b64.to(tl.float32)
@@ -602,6 +642,11 @@ def launch(t: torch.Tensor, kind: int, dt: int, a: float, b: float, c: float, d:
         words += [s for s, _, _ in layout + pad] + [o for _, o, _ in layout + pad]
         words += [_wrap64(g) for _, _, g in layout + pad]
     params = torch.tensor(words, dtype=torch.int64).to(t.device)
+    with torch.cuda.device(t.device) if t.device.type == "cuda" else _nothing():
+        _launch(store, params, n, kind, dt, gbase, contig, layout)
+
+
+def _launch(store, params, n, kind, dt, gbase, contig, layout):
     if contig:
         per = (4 if dt != DT_F64 else 2) * _BLOCK_CONTIG
         grid = (triton.cdiv(n + (gbase & (3 if dt != DT_F64 else 1)), per),)
@@ -610,6 +655,9 @@ def launch(t: torch.Tensor, kind: int, dt: int, a: float, b: float, c: float, d:
         grid = (triton.cdiv(n, _BLOCK_STRIDED),)
         _fill_strided[grid](store, params, n, KIND=kind, DT=dt, NDIM=len(layout), BLOCK=_BLOCK_STRIDED,
                                  enable_fp_fusion=False)
+
+
+_nothing = contextlib.nullcontext
 
 
 def _wrap64(x: int) -> int:

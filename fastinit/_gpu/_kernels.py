@@ -462,13 +462,14 @@ def _value_at32(b, lane, P, KIND: tl.constexpr):
 
 
 @triton.jit
-def _fill_contig(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, BLOCK: tl.constexpr):
-    """Global elements [gbase, gbase + n) to out[0:n]."""
+def _fill_contig(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, SKIP: tl.constexpr, BLOCK: tl.constexpr):
+    """Global elements [gbase, gbase + n) to out[0:n]; SKIP = the elements of
+    gbase's Philox block before gbase (a constant, so that the stores of an
+    aligned run are known to be aligned and go out as wide stores)."""
     g0 = _gbase(P)
     j = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
     a64, b64, c64, d64, lo64, hi64 = _params(P)
     if DT == K_F64:
-        skip = (g0 & 1).to(tl.int64)
         b = (g0 >> 1) + j.to(tl.uint64)
         w0, w1, w2, w3 = _block_words(b, P)
         if KIND == K_NORMAL:
@@ -479,10 +480,9 @@ def _fill_contig(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, BLOCK: tl.cons
             e0 = _value64(w0, w1, KIND, a64, b64, c64, d64, lo64, hi64)
             e1 = _value64(w2, w3, KIND, a64, b64, c64, d64, lo64, hi64)
         v = tl.reshape(tl.join(e0, e1), [2 * BLOCK])
-        offs = tl.program_id(0).to(tl.int64) * (2 * BLOCK) + tl.arange(0, 2 * BLOCK).to(tl.int64) - skip
+        offs = tl.program_id(0).to(tl.int64) * (2 * BLOCK) + tl.arange(0, 2 * BLOCK).to(tl.int64) - SKIP
         tl.store(out + offs, v, mask=(offs >= 0) & (offs < n))
     else:
-        skip = (g0 & 3).to(tl.int64)
         b = (g0 >> 2) + j.to(tl.uint64)
         w0, w1, w2, w3 = _block_words(b, P)
         if KIND == K_NORMAL:
@@ -535,7 +535,7 @@ def _fill_contig(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, BLOCK: tl.cons
             v3 = _value32(w3, KIND, a, s, c, d, lo, hi, c64, d64, a64, b64)
         # element order: block j's words 0, 1, 2, 3 (join(join(v0, v2), join(v1, v3))[j, i, k] = v[2 i + k])
         v = tl.reshape(tl.join(tl.join(v0, v2), tl.join(v1, v3)), [4 * BLOCK])
-        offs = tl.program_id(0).to(tl.int64) * (4 * BLOCK) + tl.arange(0, 4 * BLOCK).to(tl.int64) - skip
+        offs = tl.program_id(0).to(tl.int64) * (4 * BLOCK) + tl.arange(0, 4 * BLOCK).to(tl.int64) - SKIP
         _store(out, offs, v, (offs >= 0) & (offs < n), DT)
 
 
@@ -649,8 +649,10 @@ def launch(t: torch.Tensor, kind: int, dt: int, a: float, b: float, c: float, d:
 def _launch(store, params, n, kind, dt, gbase, contig, layout):
     if contig:
         per = (4 if dt != DT_F64 else 2) * _BLOCK_CONTIG
-        grid = (triton.cdiv(n + (gbase & (3 if dt != DT_F64 else 1)), per),)
-        _fill_contig[grid](store, params, n, KIND=kind, DT=dt, BLOCK=_BLOCK_CONTIG, enable_fp_fusion=False)
+        skip = gbase & (3 if dt != DT_F64 else 1)
+        grid = (triton.cdiv(n + skip, per),)
+        _fill_contig[grid](store, params, n, KIND=kind, DT=dt, SKIP=skip, BLOCK=_BLOCK_CONTIG,
+                           enable_fp_fusion=False)
     else:
         grid = (triton.cdiv(n, _BLOCK_STRIDED),)
         _fill_strided[grid](store, params, n, KIND=kind, DT=dt, NDIM=len(layout), BLOCK=_BLOCK_STRIDED,

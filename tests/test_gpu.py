@@ -25,7 +25,6 @@ ml_dtypes = pytest.importorskip("ml_dtypes")
 from fastinit._gpu import _kernels  # noqa: E402
 
 import fastinit  # noqa: E402
-from fastinit import _engine  # noqa: E402
 from fastinit._gpu import DeviceBuffer  # noqa: E402
 
 DEV = "cuda" if CUDA else "cpu"
@@ -144,6 +143,11 @@ def test_shard_equals_part_of_whole(dist, dtype, index):
     t = torch.empty(part.shape, dtype=tdt, device=DEV)
     fn(out=DeviceBuffer(t), rng=5, global_shape=gshape, index=index, **kw)
     np.testing.assert_array_equal(bits(t), bits(np.ascontiguousarray(part)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_dirac(dtype):
+    assert_same(fastinit.dirac, (6, 3, 3, 5), DTYPES[dtype], groups=2)
 
 
 def test_sequential_draws_advance_as_on_the_cpu():
@@ -321,7 +325,7 @@ def test_init_shard_on_cuda_assembles_to_cpu_init(init, dim, ways):
 
 
 @cuda_only
-@pytest.mark.parametrize("placement", ["shard0", "shard1", "replicate"])
+@pytest.mark.parametrize("placement", ["shard0", "shard1", "replicate", "2d"])
 def test_init_dtensor_on_one_process_cuda_mesh(placement, tmp_path):
     import torch.distributed as dist
     from torch.distributed.device_mesh import init_device_mesh
@@ -331,9 +335,12 @@ def test_init_dtensor_on_one_process_cuda_mesh(placement, tmp_path):
 
     if not dist.is_initialized():
         dist.init_process_group("nccl", init_method=f"file://{tmp_path}/pg", rank=0, world_size=1)
-    mesh = init_device_mesh("cuda", (1,))
-    p = {"shard0": Shard(0), "shard1": Shard(1), "replicate": Replicate()}[placement]
-    dt = distribute_tensor(torch.empty(30, 50, device="cuda"), mesh, [p])
+    if placement == "2d":
+        mesh, places = init_device_mesh("cuda", (1, 1)), [Shard(1), Shard(0)]
+    else:
+        mesh = init_device_mesh("cuda", (1,))
+        places = [{"shard0": Shard(0), "shard1": Shard(1), "replicate": Replicate()}[placement]]
+    dt = distribute_tensor(torch.empty(30, 50, device="cuda"), mesh, places)
     fit.init_dtensor_(dt, "he_normal", rng=4)
     full = torch.empty(30, 50)
     fit.init_shard_(full, "he_normal", (30, 50), (), rng=4)

@@ -287,6 +287,10 @@ def report(res: dict) -> str:
 def main(argv=None) -> int:
     import argparse
 
+    from . import _bench_gpu
+
+    if _bench_gpu.wants(sys.argv[1:] if argv is None else argv):
+        return _bench_gpu.main(argv)
     p = argparse.ArgumentParser(prog="fastinit bench", description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=1 << 26, help="float32 elements (default 2**26)")
     p.add_argument("--repeat", type=int, default=5, help="timed runs per method (default 5)")
@@ -294,6 +298,8 @@ def main(argv=None) -> int:
     p.add_argument("--rss-size", type=int, default=1 << 30,
                    help="elements of the fresh fill whose peak RSS is measured in a subprocess (default 2**30; 0 skips)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cuda: fastinit's GPU fills against torch's (see --device cuda -h)")
     a = p.parse_args(argv)
     if a.size < 1024 or a.repeat < 1 or a.rss_size < 0:
         p.error("--size must be at least 1024, --repeat positive, --rss-size non-negative")

@@ -14,7 +14,8 @@ import struct
 
 import numpy as np
 
-from . import _core, _ndtr, _simd, _threads
+from . import _core, _gpu, _ndtr, _simd, _threads
+from ._gpu import DeviceBuffer
 
 # Kinds and dtypes of src/fi_core.h.
 RAW, CONST, UNIFORM, NORMAL, TRUNCNORM, TRUNCNORM_F64 = 0, 1, 2, 3, 4, 5
@@ -305,6 +306,9 @@ def fill(out: np.ndarray, kind: int, a: float = 0.0, b: float = 0.0, lo: float =
          hi: float = np.inf, c: float = 0.0, d: float = 0.0, *, key, stream: int, gbase: int = 0,
          gstrides=None) -> np.ndarray:
     """Fill out (validated by the caller) in place and return it."""
+    if type(out) is DeviceBuffer:  # a tensor on a GPU: the same parameters, Triton's kernels
+        _gpu.fill(out, kind, dtype_code(out.dtype), a, b, c, d, lo, hi, key, stream, gbase, gstrides)
+        return out
     flags = _STREAM_STORES if kind == CONST and out.nbytes >= STREAM_STORES_FROM else 0
     if out.nbytes >= HUGEPAGES_FROM:
         first_byte, end_byte = _byte_bounds(out)

@@ -23,6 +23,8 @@ import operator
 
 import numpy as np
 
+from ._gpu import DeviceBuffer  # a tensor on a GPU as out= (imports neither torch nor Triton)
+
 _MAXDIM = 64
 _U64 = 1 << 64
 
@@ -56,7 +58,7 @@ def is_float_dtype(dt: np.dtype) -> bool:
 def resolve_dtype(dtype, out, default, method: str) -> np.dtype:
     """The output dtype: `dtype` if given, else out's, else `default`."""
     if dtype is None:
-        if isinstance(out, np.ndarray):
+        if isinstance(out, (np.ndarray, DeviceBuffer)):
             dt = out.dtype
             if not dt.isnative and is_float_dtype(dt.newbyteorder()):
                 raise ValueError(f"{method}: out is in non-native byte order ({dt}); NumPy refuses it too")
@@ -109,7 +111,7 @@ def check_nbytes(shape, itemsize: int, name: str = "size") -> int:
 
 def check_output(out, dtype: np.dtype, shape, method: str, size_name: str = "size") -> None:
     """NumPy's rules for `out=` (see the module docstring)."""
-    if not isinstance(out, np.ndarray):
+    if not isinstance(out, (np.ndarray, DeviceBuffer)):
         raise ValueError(f"{method}: out must be a numpy.ndarray, got {type(out).__name__} (NumPy raises "
                          "ValueError too)")
     if not out.dtype.isnative and out.dtype.newbyteorder() == dtype:

@@ -8,7 +8,8 @@ filling CPU tensors in place through fastinit (no copy of the tensor).
     fit.install(); fit.uninstall()         # ... for good, and back
 
 float32, float64, float16 and bfloat16 CPU tensors, contiguous or not, are
-filled in place; anything else (another device, the meta device, other
+filled in place, and CUDA tensors too where Triton is installed (Triton
+kernels, the same values as on the CPU); anything else (another device, the meta device, other
 dtypes, sparse or DTensor parameters) goes to torch's own function.
 
 ``generator=`` takes a ``torch.Generator`` (or None: torch's default
@@ -35,7 +36,7 @@ import numpy as np
 import torch
 from torch.nn import init as _tinit
 
-from . import _api
+from . import _api, _gpu
 from ._fans import calculate_gain as _calculate_gain
 from ._generator import Generator, default_rng
 
@@ -56,6 +57,8 @@ def _as_numpy(tensor):
     """A NumPy view of the tensor's memory, or None where torch must do it."""
     if type(tensor) is not torch.Tensor and not isinstance(tensor, torch.nn.Parameter):
         return None  # DTensor and other tensor subclasses
+    if tensor.device.type == "cuda":  # Triton's kernels: the CPU's values
+        return _gpu.view(tensor.detach())
     if tensor.device.type != "cpu" or tensor.layout is not torch.strided or tensor.is_quantized:
         return None
     t = tensor.detach()
@@ -86,7 +89,10 @@ def _fastinit_or_torch(name, tensor, call, *args, **kwargs):
     if view is None or (isinstance(kwargs.get("generator"), torch.Generator)
                         and kwargs["generator"].device.type != "cpu"):
         return _ORIGINAL[name](tensor, *args, **kwargs)
-    call(view)
+    if isinstance(view, _gpu.DeviceBuffer) and name in ("orthogonal_", "sparse_"):
+        view.assign(call(np.empty(view.shape, view.dtype)))  # computed on the CPU, copied
+    else:
+        call(view)
     return tensor
 
 
@@ -246,8 +252,9 @@ def init_shard_(tensor, init, global_shape, index, *, rng=0, stream=None, **kwar
     `rng` is an int seed or a fastinit.Generator in the same state everywhere."""
     view = _as_numpy(tensor)
     if view is None:
-        raise TypeError("init_shard_ fills float32, float64, float16 or bfloat16 CPU tensors")
-    _init_function(init)(out=view, global_shape=tuple(global_shape), index=index, rng=rng, stream=stream, **kwargs)
+        raise TypeError("init_shard_ fills float32, float64, float16 or bfloat16 CPU or CUDA tensors")
+    _gpu.run(_init_function(init), view, global_shape=tuple(global_shape), index=index, rng=rng, stream=stream,
+             **kwargs)
     return tensor
 
 

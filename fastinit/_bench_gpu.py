@@ -1,0 +1,162 @@
+"""`fastinit bench --device cuda`: fastinit's GPU fills against torch's on one
+CUDA tensor, float32 and bfloat16, with a CPU-vs-GPU bit-equality check of
+every fastinit fill measured.
+
+Each method runs once to warm up (Triton compiles its kernel), then the
+methods take turns, `--repeat` rounds, each timed between CUDA
+synchronizations; the table gives medians, in Gelem/s and GB/s (bytes
+written), and each fastinit row's ratio to the torch row of the same
+operation and dtype, all from the same run.  The bit-equality check fills
+the same tensor on the GPU and on the CPU (fastinit's own CPU path, same
+seed) and compares every element.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+
+TRUNC = dict(std=0.02, a=-0.04, b=0.04)
+
+
+def wants(argv) -> bool:
+    """Whether a `fastinit bench` command line asks for the GPU comparison."""
+    argv = list(argv or [])
+    return "--device=cuda" in argv or any(a == "--device" and argv[i + 1:i + 2] == ["cuda"]
+                                           for i, a in enumerate(argv))
+
+
+def _methods():
+    import torch
+    from torch.nn import init as ti
+
+    import fastinit.torch as fit
+
+    seed = 20261123
+    # (operation, torch's call, fastinit's call); fastinit's take an int seed
+    return [
+        ("fill_", lambda t: t.fill_(0.5), lambda t: fit.constant_(t, 0.5)),
+        ("uniform_", lambda t: ti.uniform_(t), lambda t: fit.uniform_(t, generator=seed)),
+        ("normal_", lambda t: ti.normal_(t), lambda t: fit.normal_(t, generator=seed)),
+        ("kaiming_uniform_", lambda t: ti.kaiming_uniform_(t), lambda t: fit.kaiming_uniform_(t, generator=seed)),
+        ("kaiming_normal_", lambda t: ti.kaiming_normal_(t), lambda t: fit.kaiming_normal_(t, generator=seed)),
+        ("trunc_normal_(std=.02,a=-.04,b=.04)", lambda t: ti.trunc_normal_(t, **TRUNC),
+         lambda t: fit.trunc_normal_(t, generator=seed, **TRUNC)),
+    ], torch
+
+
+def _time(fn, t, torch) -> float:
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    fn(t)
+    torch.cuda.synchronize()
+    return time.perf_counter() - t0
+
+
+def _bits(t):
+    """A tensor's raw bits on the host, as an integer ndarray."""
+    import torch
+
+    t = t.detach().cpu().contiguous()
+    return t.view({2: torch.int16, 4: torch.int32, 8: torch.int64}[t.element_size()]).numpy()
+
+
+def run(size: int = 1 << 30, repeat: int = 5, check: bool = True) -> dict:
+    import numpy as np
+
+    methods, torch = _methods()
+    if not torch.cuda.is_available():
+        raise SystemExit("fastinit bench --device cuda: no CUDA device")
+    rows = 4096
+    shape = (size // rows, rows)
+    n = shape[0] * shape[1]
+    res = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "elements": n, "repeat": repeat,
+           "rows": []}
+    try:
+        import triton
+
+        res["triton"] = triton.__version__
+    except ImportError:
+        res["triton"] = None
+    for dtype in (torch.float32, torch.bfloat16):
+        t = torch.empty(shape, dtype=dtype, device="cuda")
+        calls = []
+        for op, torch_fn, fi_fn in methods:
+            calls += [(op, "torch", torch_fn), (op, "fastinit", fi_fn)]
+        times = {(op, who): [] for op, who, _ in calls}
+        for op, who, fn in calls:  # warm-up (and Triton's compilation)
+            fn(t)
+        for _ in range(repeat):
+            for op, who, fn in calls:
+                times[(op, who)].append(_time(fn, t, torch))
+        for op, who, fn in calls:
+            sec = statistics.median(times[(op, who)])
+            row = {"dtype": str(dtype).replace("torch.", ""), "op": op, "impl": who, "seconds": sec,
+                   "gelem_s": n / sec / 1e9, "gb_s": n * t.element_size() / sec / 1e9}
+            if who == "fastinit" and check:
+                fn(t)
+                gpu = _bits(t)
+                cpu = torch.empty(shape, dtype=dtype)
+                fn(cpu)
+                row["bit_equal"] = bool(np.array_equal(gpu, _bits(cpu)))
+                del gpu, cpu
+            res["rows"].append(row)
+        del t
+        torch.cuda.empty_cache()
+    return res
+
+
+def _ratio(res, dtype, op):
+    by = {(r["dtype"], r["op"], r["impl"]): r for r in res["rows"]}
+    f, t = by.get((dtype, op, "fastinit")), by.get((dtype, op, "torch"))
+    return f["gelem_s"] / t["gelem_s"] if f and t else None
+
+
+def report(res) -> str:
+    lines = [f"fastinit GPU fills vs torch: {res['device']}, torch {res['torch']}, triton {res['triton']}, "
+             f"{res['elements']:,} elements, median of {res['repeat']}",
+             f" {'dtype':<9} {'operation':<36} {'impl':<9} {'Gelem/s':>8} {'GB/s':>8} {'ratio':>6}  CPU==GPU bits"]
+    for r in res["rows"]:
+        ratio = _ratio(res, r["dtype"], r["op"]) if r["impl"] == "fastinit" else None
+        eq = {True: "equal", False: "DIFFERENT", None: ""}[r.get("bit_equal")]
+        lines.append(f" {r['dtype']:<9} {r['op']:<36} {r['impl']:<9} {r['gelem_s']:8.1f} {r['gb_s']:8.1f} "
+                     f"{'' if ratio is None else f'{ratio:5.2f}x':>6}  {eq}")
+    trunc = "trunc_normal_(std=.02,a=-.04,b=.04)"
+    goals = [("float32 kaiming_normal_ vs torch's", _ratio(res, "float32", "kaiming_normal_"), 1.0),
+             ("float32 kaiming_uniform_ vs torch's", _ratio(res, "float32", "kaiming_uniform_"), 1.0),
+             ("bfloat16 kaiming_normal_ vs torch's bfloat16", _ratio(res, "bfloat16", "kaiming_normal_"), 1.5),
+             ("float32 trunc_normal_ (+-2 std cut) vs torch's", _ratio(res, "float32", trunc), 5.0),
+             ("bfloat16 trunc_normal_ (+-2 std cut) vs torch's", _ratio(res, "bfloat16", trunc), 5.0)]
+    lines.append("-- goals, measured in this run (ratio of Gelem/s)")
+    for claim, got, want in goals:
+        if got is None:
+            lines.append(f" {claim:<50} n/a")
+        else:
+            lines.append(f" {claim:<50} {got:6.2f}x >= {want:g}x {'ok' if got >= want else 'MISSED'}")
+    checked = [r["bit_equal"] for r in res["rows"] if "bit_equal" in r]
+    if checked:
+        lines.append(f"-- CPU-vs-GPU bit equality: {sum(checked)} of {len(checked)} fastinit fills equal")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="fastinit bench --device cuda",
+                                description="fastinit's GPU fills against torch's on a CUDA device")
+    p.add_argument("--device", choices=["cuda"], default="cuda")
+    p.add_argument("--size", type=int, default=1 << 30, help="elements (default 2**30)")
+    p.add_argument("--repeat", type=int, default=5, help="timed runs per method (default 5)")
+    p.add_argument("--no-check", action="store_true", help="skip the CPU-vs-GPU bit-equality check")
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    a = p.parse_args(sys.argv[1:] if argv is None else argv)
+    if a.size < 4096 or a.repeat < 1:
+        p.error("--size must be at least 4096, --repeat positive")
+    res = run(a.size, a.repeat, not a.no_check)
+    print(report(res))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(res, f, indent=1)
+    return 0 if all(r.get("bit_equal", True) for r in res["rows"]) else 1

@@ -1,0 +1,129 @@
+"""Fills of torch tensors on a GPU, through Triton kernels.
+
+A DeviceBuffer wraps a torch tensor so that it can stand where fastinit's
+initializers take an ``out=`` ndarray: fastinit._validate accepts it and
+fastinit._engine.fill hands it to fill() below, so parameters, fans, bounds
+and shards are derived by the same Python code as for the CPU, and only the
+last step (the kernel) differs.  The values equal the CPU fill's bit for
+bit (see _kernels).
+
+Nothing here imports torch or Triton until a DeviceBuffer is made: fastinit
+works without either.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_NP_DTYPES = None
+
+
+def _np_dtype(torch_dtype):
+    global _NP_DTYPES
+    if _NP_DTYPES is None:
+        import ml_dtypes
+        import torch
+
+        _NP_DTYPES = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64),
+                      torch.float16: np.dtype(np.float16), torch.bfloat16: np.dtype(ml_dtypes.bfloat16)}
+    return _NP_DTYPES.get(torch_dtype)
+
+
+class _Flags:
+    writeable = True
+
+
+class DeviceBuffer:
+    """A torch tensor (strided, float32/float64/float16/bfloat16) seen as an
+    output buffer: shape, dtype (NumPy's), size and nbytes as an ndarray
+    has them.  Mask assignment (``buf[mask] = value``, what eye and dirac
+    do) is supported; other NumPy operations are not."""
+
+    __slots__ = ("tensor", "shape", "dtype", "size", "nbytes", "ndim")
+    flags = _Flags()
+
+    def __init__(self, tensor):
+        dt = _np_dtype(tensor.dtype)
+        if dt is None:
+            raise TypeError(f"unsupported dtype {tensor.dtype}; use float32, float64, float16 or bfloat16")
+        self.tensor = tensor
+        self.shape = tuple(tensor.shape)
+        self.dtype = dt
+        self.ndim = len(self.shape)
+        self.size = tensor.numel()
+        self.nbytes = self.size * dt.itemsize
+
+    def __setitem__(self, mask, value):
+        import torch
+
+        m = torch.from_numpy(np.asarray(mask, dtype=bool)).to(self.tensor.device)
+        self.tensor[m] = float(value)
+
+    def __repr__(self):
+        return f"DeviceBuffer({self.shape}, {self.dtype}, {self.tensor.device})"
+
+
+    def assign(self, values: np.ndarray) -> None:
+        """Copy an ndarray of this shape and dtype (computed on the CPU) in."""
+        import torch
+
+        a = np.ascontiguousarray(values)
+        if a.dtype.itemsize == 2:
+            src = torch.from_numpy(a.view(np.int16)).view(self.tensor.dtype)
+        else:
+            src = torch.from_numpy(a)
+        self.tensor.copy_(src)
+
+
+# Initializers that work on whole arrays with NumPy (a QR, a sort): on a
+# device they compute on the CPU and copy; the values are the CPU's.
+HOST_ONLY = ("orthogonal", "sparse")
+
+_TRITON = None
+
+
+def view(tensor):
+    """A DeviceBuffer of a CUDA tensor fastinit can fill (float32, float64,
+    float16, bfloat16, strided; Triton installed), else None."""
+    global _TRITON
+    import torch
+
+    if tensor.device.type != "cuda" or tensor.layout is not torch.strided or _np_dtype(tensor.dtype) is None:
+        return None
+    if _TRITON is None:
+        try:
+            import triton  # noqa: F401
+            _TRITON = True
+        except ImportError:
+            _TRITON = False
+    return DeviceBuffer(tensor) if _TRITON else None
+
+
+def run(init, buf, **kwargs):
+    """init(out=buf, **kwargs), through a CPU array where buf is a
+    DeviceBuffer and init one of HOST_ONLY."""
+    if isinstance(buf, DeviceBuffer) and getattr(init, "__name__", "") in HOST_ONLY:
+        host = np.empty(buf.shape, dtype=buf.dtype)
+        init(out=host, **kwargs)
+        buf.assign(host)
+    else:
+        init(out=buf, **kwargs)
+    return buf
+
+
+def available() -> bool:
+    """Whether Triton and a CUDA device are there."""
+    try:
+        import torch
+        import triton  # noqa: F401
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def fill(buf: DeviceBuffer, kind: int, dtype: int, a: float, b: float, c: float, d: float, lo: float, hi: float,
+         key, stream: int, gbase: int, gstrides) -> None:
+    """fastinit._core.fill's meaning on a DeviceBuffer."""
+    from . import _kernels
+
+    _kernels.launch(buf.tensor, kind, dtype, a, b, c, d, lo, hi, key, stream, gbase, gstrides)

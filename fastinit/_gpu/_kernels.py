@@ -1,0 +1,668 @@
+"""Triton kernels: the stream contract of src/fi_math.h on torch tensors.
+
+Every function here computes the IEEE operations of its C counterpart in
+the same order (named in each docstring), so the values equal the CPU
+fill's bit for bit.  That needs: no fused multiply-add (kernels compile
+with enable_fp_fusion=False), the correctly rounded division and square
+root (div_rn and sqrt_rn in float32; in float64 Triton's division and
+square root are the IEEE ones, div.rn.f64 and sqrt.rn.f64), no libdevice
+transcendental (log, sin, cos are the project's polynomials), integer
+constants at or above 2^31 made uint32 explicitly, and half-precision
+rounding done in integers as in fi_math.h.
+
+Two kernels share the transforms:
+
+* _fill_contig: the output is one contiguous run of global elements
+  [gbase, gbase + n).  A program computes BLOCK Philox blocks and stores
+  their elements as one contiguous vector (a block's 4 words, or 2 float64
+  elements, joined in element order).
+* _fill_strided: any layout (non-contiguous tensors, shards): each element
+  finds its global index from its position, computes its own Philox block
+  and takes its lane.
+
+Launched on CUDA tensors by fastinit._gpu.fill; under TRITON_INTERPRET=1
+the same launch runs on CPU tensors (the tests do that).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+
+import torch
+import triton
+import triton.language as tl
+
+# kinds and dtype codes of src/fi_core.h
+RAW, CONST, UNIFORM, NORMAL, TRUNCNORM, TRUNCNORM_F64 = 0, 1, 2, 3, 4, 5
+DT_U32, DT_F32, DT_F64, DT_F16, DT_BF16 = 0, 1, 2, 3, 4
+
+_W0, _W1 = 0x9E3779B9, 0xBB67AE85
+_MAXDIM = 8  # dimensions of the strided kernel after merging
+
+# the same, as the kernels see them
+K_RAW, K_UNIFORM, K_NORMAL, K_TRUNCNORM = tl.constexpr(RAW), tl.constexpr(UNIFORM), tl.constexpr(NORMAL), \
+    tl.constexpr(TRUNCNORM)
+K_U32, K_F32, K_F64, K_BF16 = tl.constexpr(DT_U32), tl.constexpr(DT_F32), tl.constexpr(DT_F64), tl.constexpr(DT_BF16)
+K_MAXDIM = tl.constexpr(_MAXDIM)
+
+# the params tensor (int64 words): stream (lo, hi), gbase (lo, hi), the
+# float64 bits of a, b, c, d, lo, hi, the 10 round keys (k0, k1), and for the
+# strided kernel shape, output strides and global strides (K_MAXDIM each)
+P_STREAM, P_GBASE, P_FLOATS, P_KEYS, P_LAYOUT = (tl.constexpr(v) for v in (0, 2, 4, 10, 30))
+
+
+@triton.jit
+def _u32(x, v: tl.constexpr):
+    """A uint32 constant in x's shape (explicit: the interpreter and the
+    compiler must agree on the type of constants >= 2^31)."""
+    return tl.full(x.shape, v, tl.uint32)
+
+
+# ------------------------------------------------------------------ Philox
+
+
+@triton.jit
+def _philox(c0, c1, c2, c3, P):
+    """Philox4x32-10 (src/philox.h); round keys precomputed in P."""
+    m0 = _u32(c0, 0xD2511F53)
+    m1 = _u32(c0, 0xCD9E8D57)
+    for r in tl.static_range(10):
+        k0 = tl.load(P + P_KEYS + 2 * r).to(tl.uint32)
+        k1 = tl.load(P + P_KEYS + 2 * r + 1).to(tl.uint32)
+        hi0 = tl.umulhi(c0, m0)
+        lo0 = c0 * m0
+        hi1 = tl.umulhi(c2, m1)
+        lo1 = c2 * m1
+        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+    return c0, c1, c2, c3
+
+
+@triton.jit
+def _block_words(b, P):
+    """The four words of Philox blocks b (uint64) of the stream in P."""
+    s_lo = tl.load(P + P_STREAM).to(tl.uint32)
+    s_hi = tl.load(P + P_STREAM + 1).to(tl.uint32)
+    c0 = b.to(tl.uint32)
+    c1 = (b >> 32).to(tl.uint32)
+    c2 = tl.zeros_like(c0) + s_lo
+    c3 = tl.zeros_like(c0) + s_hi
+    return _philox(c0, c1, c2, c3, P)
+
+
+# ------------------------------------------------------- float32 transforms
+
+
+@triton.jit
+def _unit(u):
+    """fi_v_unit: top 24 bits, [0, 1)."""
+    return (u >> 8).to(tl.int32).to(tl.float32) * 5.9604644775390625e-08
+
+
+@triton.jit
+def _unit31(u):
+    """fi_v_unit31: ((u >> 1) + 1/2) 2^-31, in (0, 1]."""
+    return (u >> 1).to(tl.int32).to(tl.float32) * 4.656612873077393e-10 + 2.3283064365386963e-10
+
+
+@triton.jit
+def _log_reduce(x):
+    """fi_v_log_reduce: x = 2^k (1 + f)."""
+    ix = x.to(tl.uint32, bitcast=True) + (0x3f800000 - 0x3f3504f3)
+    k = ((ix >> 23).to(tl.int32) - 0x7f).to(tl.float32)
+    f = ((ix & 0x007fffff) + 0x3f3504f3).to(tl.float32, bitcast=True) - 1.0
+    return k, f
+
+
+@triton.jit
+def _log_kf(k, f):
+    """fi_v_log_kf: Cephes' logf polynomial."""
+    z = f * f
+    y = 7.0376836292e-2 * f + -1.1514610310e-1
+    y = y * f + 1.1676998740e-1
+    y = y * f + -1.2420140846e-1
+    y = y * f + 1.4249322787e-1
+    y = y * f + -1.6668057665e-1
+    y = y * f + 2.0000714765e-1
+    y = y * f + -2.4999993993e-1
+    y = y * f + 3.3333331174e-1
+    y = y * f * z
+    y = y + k * -2.12194440e-4
+    y = y - 0.5 * z
+    r = f + y
+    return r + k * 0.693359375
+
+
+@triton.jit
+def _flip_sign(x, bits):
+    """x with its sign bit xored with bit 31 of bits."""
+    return (x.to(tl.uint32, bitcast=True) ^ bits).to(tl.float32, bitcast=True)
+
+
+@triton.jit
+def _box_muller(u1, u2):
+    """fi_v_box_muller: elements 2k and 2k + 1 from words (u1, u2)."""
+    k, f = _log_reduce(_unit31(u1))
+    f = tl.where(k == 0.0, -_unit31(u1 ^ _u32(u1, 0xFFFFFFFF)), f)
+    r = tl.sqrt_rn(_log_kf(k, f) * -2.0)
+    v = u2 + 0x20000000
+    j = v >> 30
+    a = ((v & 0x3fffffff).to(tl.int32) - 0x20000000).to(tl.float32) * 1.462918119976564e-09  # pi / 2^31 (0x1.921fb6p-30)
+    a2 = a * a
+    s = -1.9515295891e-4 * a2 + 8.3321608736e-3
+    s = s * a2 + -1.6666654611e-1
+    s = s * a2 * a + a
+    c = 2.443315711809948e-5 * a2 + -1.388731625493765e-3
+    c = c * a2 + 4.166664568298827e-2
+    c = c * a2 * a2
+    c = c - 0.5 * a2 + 1.0
+    odd = (j & 1) != 0
+    x = tl.where(odd, s, c)
+    y = tl.where(odd, c, s)
+    z0 = _flip_sign(r * x, ((j + 1) & 2) << 30)
+    z1 = _flip_sign(r * y, (j & 2) << 30)
+    return z0, z1
+
+
+@triton.jit
+def _erfinv_central(w):
+    v = w - 2.5
+    p = 2.81022636e-08 * v + 3.43273939e-07
+    p = p * v + -3.5233877e-06
+    p = p * v + -4.39150654e-06
+    p = p * v + 0.00021858087
+    p = p * v + -0.00125372503
+    p = p * v + -0.00417768164
+    p = p * v + 0.246640727
+    return p * v + 1.50140941
+
+
+@triton.jit
+def _erfinv_tail(w):
+    v = tl.sqrt_rn(w) - 3.0
+    p = -0.000200214257 * v + 0.000100950558
+    p = p * v + 0.00134934322
+    p = p * v + -0.00367342844
+    p = p * v + 0.00573950773
+    p = p * v + -0.0076224613
+    p = p * v + 0.00943887047
+    p = p * v + 1.00167406
+    return p * v + 2.83297682
+
+
+@triton.jit
+def _tn_q(u, c, d):
+    """fi_v_truncnorm_q and fi_v_halfnormal_w: p = c + d unit31(u) clamped
+    to [2^-24, 1 - 2^-24]; q = 2 p or 2 (1 - p); w = -log(q (2 - q))."""
+    p = c + d * _unit31(u)
+    p = tl.where(p > 0.99999994039535522, 0.99999994039535522, p)
+    p = tl.where(p < 5.9604644775390625e-08, 5.9604644775390625e-08, p)
+    lower = p < 0.5
+    om = 1.0 - p
+    q = tl.where(lower, p + p, om + om)
+    k, f = _log_reduce(q * (2.0 - q))
+    return q, lower, -_log_kf(k, f)
+
+
+@triton.jit
+def _tn_finish(z, q, lower):
+    """fi_v_halfnormal_finish and fi_v_negate_where."""
+    h = z * (1.0 - q) * 1.41421356
+    return _flip_sign(h, tl.where(lower, _u32(z, 0x80000000), _u32(z, 0)))
+
+
+@triton.jit
+def _truncnorm_z32(u, c, d):
+    """Phi^-1(p) in float32 for the one-word truncated normal (the erfinv
+    tail polynomial where w >= 5, else the central one)."""
+    q, lower, w = _tn_q(u, c, d)
+    z = tl.where(w >= 5.0, _erfinv_tail(w), _erfinv_central(w))
+    return _tn_finish(z, q, lower)
+
+
+@triton.jit
+def _clamp(v, lo, hi):
+    v = tl.where(v < lo, lo, v)
+    return tl.where(v > hi, hi, v)
+
+
+@triton.jit
+def _value32(w, KIND: tl.constexpr, a, b, c, d, lo, hi, c64, d64, a64, b64):
+    """Element value of a one-word-per-element kind (not NORMAL), float32."""
+    if KIND == K_UNIFORM:
+        v = _clamp(a + b * _unit(w), lo, hi)
+    elif KIND == K_TRUNCNORM:
+        v = _clamp(a + b * _truncnorm_z32(w, c, d), lo, hi)
+    else:  # TRUNCNORM_F64: fi_truncnorm_z_u32 in float64, rounded once to float32
+        x = w.to(tl.float64) * 2.3283064365386963e-10 + 1.1641532182693481e-10
+        z = _truncnorm_z_f64(x, c64, d64)
+        v = _clamp((a64 + b64 * z).to(tl.float32), lo, hi)
+    return v
+
+
+# ------------------------------------------------------- float64 transforms
+
+
+@triton.jit
+def _unit_f64(lo, hi):
+    """fi_unit_f64: the top 53 bits of (hi << 32 | lo), [0, 1)."""
+    top = (hi >> 5).to(tl.int32).to(tl.float64)
+    bot = (((hi & 31) << 21) | (lo >> 11)).to(tl.int32).to(tl.float64)
+    return (top * 67108864.0 + bot) * 1.1102230246251565e-16
+
+
+@triton.jit
+def _log_reduce_f64(x):
+    ix = x.to(tl.uint64, bitcast=True) + (0x3ff0000000000000 - 0x3fe6a09e667f3bcd)
+    k = ((ix >> 52) | 0x4330000000000000).to(tl.float64, bitcast=True) - 4503599627371519.0  # 2^52 + 1023
+    f = ((ix & 0x000fffffffffffff) + 0x3fe6a09e667f3bcd).to(tl.float64, bitcast=True) - 1.0
+    return k, f
+
+
+@triton.jit
+def _log_kf_f64(k, f):
+    """fi_log_kf: fdlibm's log polynomial in s = f / (2 + f)."""
+    hfsq = 0.5 * f * f
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01))
+    t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01 +
+                                             w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)))
+    R = t2 + t1
+    return s * (hfsq + R) + k * 1.90821492927058770002e-10 - hfsq + f + k * 6.93147180369123816490e-01
+
+
+@triton.jit
+def _poly7(r, c7, c6, c5, c4, c3, c2, c1, c0):
+    y = c7 * r + c6
+    y = y * r + c5
+    y = y * r + c4
+    y = y * r + c3
+    y = y * r + c2
+    y = y * r + c1
+    return y * r + c0
+
+
+@triton.jit
+def _ppnd_tail_f64(p):
+    """fi_ppnd_tail_f64: -Phi^-1(p) for p in (0, 1/2] (AS 241); all three
+    branches computed, the one the C code takes selected."""
+    q = p - 0.5
+    r = 0.180625 - q * q
+    num = _poly7(r, 2509.0809287301226727, 33430.575583588128105, 67265.770927008700853,
+                 45921.953931549871457, 13731.693765509461125, 1971.5909503065514427,
+                 133.14166789178437745, 3.387132872796366608)
+    den = _poly7(r, 5226.495278852854561, 28729.085735721942674, 39307.89580009271061,
+                 21213.794301586595867, 5394.1960214247511077, 687.1870074920579083,
+                 42.313330701600911252, 1.0)
+    central = -(q * num / den)
+    k, f = _log_reduce_f64(p)
+    t = tl.sqrt(-_log_kf_f64(k, f))
+    r1 = t - 1.6
+    mid = (
+        _poly7(r1, 7.7454501427834140764e-4, 0.0227238449892691845833, 0.24178072517745061177,
+               1.27045825245236838258, 3.64784832476320460504, 5.7694972214606914055,
+               4.6303378461565452959, 1.42343711074968357734) /
+        _poly7(r1, 1.05075007164441684324e-9, 5.475938084995344946e-4, 0.0151986665636164571966,
+               0.14810397642748007459, 0.68976733498510000455, 1.6763848301838038494,
+               2.05319162663775882187, 1.0))
+    r2 = t - 5.0
+    far = (
+        _poly7(r2, 2.01033439929228813265e-7, 2.71155556874348757815e-5, 0.0012426609473880784386,
+               0.026532189526576123093, 0.29656057182850489123, 1.7848265399172913358,
+               5.4637849111641143699, 6.6579046435011037772) /
+        _poly7(r2, 2.04426310338993978564e-15, 1.4215117583164458887e-7, 1.8463183175100546818e-5,
+               7.868691311456132591e-4, 0.0148753612908506148525, 0.13692988092273580531,
+               0.59983220655588793769, 1.0))
+    return tl.where(q >= -0.425, central, tl.where(t <= 5.0, mid, far))
+
+
+@triton.jit
+def _truncnorm_z_f64(x, c, d):
+    """fi_truncnorm_z_f64 / fi_truncnorm_z_u32 after the uniform x."""
+    p = c + d * x
+    p = tl.where(p > 0.99999999999999989, 0.99999999999999989, p)
+    lower = p < 0.5
+    h = _ppnd_tail_f64(tl.where(lower, p, 1.0 - p))
+    return tl.where(lower, -h, h)
+
+
+@triton.jit
+def _sin_kernel(x):
+    z = x * x
+    v = z * x
+    r = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04 + z * (
+        2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)))
+    return x + v * (-1.66666666666666324348e-01 + z * r)
+
+
+@triton.jit
+def _cos_kernel(x):
+    z = x * x
+    r = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03 + z * (
+        2.48015872894767294178e-05 + z * (-2.75573143513906633035e-07 + z * (
+            2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))))
+    hz = 0.5 * z
+    w = 1.0 - hz
+    return w + (((1.0 - w) - hz) + z * r)
+
+
+@triton.jit
+def _box_muller_f64(w0, w1, w2, w3):
+    """fi_box_muller_f64: elements 2k and 2k + 1 from block k."""
+    k, f = _log_reduce_f64(_unit_f64(w0, w1) + 5.551115123125783e-17)
+    f = tl.where(k == 0.0, -(_unit_f64(w0 ^ _u32(w0, 0xFFFFFFFF), w1 ^ _u32(w1, 0xFFFFFFFF)) + 5.551115123125783e-17), f)
+    r = tl.sqrt(_log_kf_f64(k, f) * -2.0)
+    v = w3 + 0x20000000
+    j = v >> 30
+    rem = ((v & 0x3fffffff).to(tl.int32) - 0x20000000).to(tl.float64) * 2097152.0 + (w2 >> 11).to(
+        tl.int32).to(tl.float64)
+    a = rem * 6.975736996017264e-16  # pi / 2^52
+    s = _sin_kernel(a)
+    c = _cos_kernel(a)
+    odd = (j & 1) != 0
+    x = tl.where(odd, s, c)
+    y = tl.where(odd, c, s)
+    rx = r * x
+    ry = r * y
+    z0 = tl.where(((j + 1) & 2) != 0, -rx, rx)
+    z1 = tl.where((j & 2) != 0, -ry, ry)
+    return z0, z1
+
+
+@triton.jit
+def _value64(lo, hi, KIND: tl.constexpr, a, b, c, d, vlo, vhi):
+    """A float64 element from its words (2g, 2g + 1): uniform or truncnorm."""
+    if KIND == K_UNIFORM:
+        v = a + b * _unit_f64(lo, hi)
+    else:
+        v = a + b * _truncnorm_z_f64(_unit_f64(lo, hi) + 5.551115123125783e-17, c, d)
+    return _clamp(v, vlo, vhi)
+
+
+# ---------------------------------------------------------------- storing
+
+
+@triton.jit
+def _to_half_bits(v, DT: tl.constexpr):
+    """fi_f32_to_bf16 / fi_f32_to_f16 (round to nearest even, subnormals,
+    overflow to infinity) as int16 bits."""
+    x = v.to(tl.uint32, bitcast=True)
+    if DT == K_BF16:
+        r = (x + 0x7fff + ((x >> 16) & 1)) >> 16
+    else:
+        sign = (x >> 16) & 0x8000
+        ax = x & 0x7fffffff
+        rn = ax - 0x38000000
+        rn = (rn + 0x0fff + ((rn >> 13) & 1)) >> 13
+        e = ax >> 23
+        shift = tl.minimum(tl.maximum(126 - e.to(tl.int32), 1), 25).to(tl.uint32)
+        m = (ax & 0x007fffff) | 0x00800000
+        qt = m >> shift
+        rem = m & ((_u32(x, 1) << shift) - 1)
+        half = _u32(x, 1) << (shift - 1)
+        qt = tl.where((rem > half) | ((rem == half) & ((qt & 1) != 0)), qt + 1, qt)
+        qt = tl.where(126 - e.to(tl.int32) > 24, 0, qt)
+        r = tl.where(ax >= 0x38800000, rn, qt)
+        r = tl.where(ax >= 0x477ff000, 0x7c00, r)
+        r = r | sign
+    return r.to(tl.uint16).to(tl.int16, bitcast=True)
+
+
+@triton.jit
+def _store(out, offs, v, mask, DT: tl.constexpr):
+    """Store float32 values (or uint32 words for DT_U32) in the output type."""
+    if DT == K_U32:
+        tl.store(out + offs, v.to(tl.int32, bitcast=True), mask=mask)
+    elif DT == K_F32:
+        tl.store(out + offs, v, mask=mask)
+    else:
+        tl.store(out + offs, _to_half_bits(v, DT), mask=mask)
+
+
+@triton.jit
+def _params(P):
+    a = tl.load(P + P_FLOATS + 0).to(tl.float64, bitcast=True)
+    b = tl.load(P + P_FLOATS + 1).to(tl.float64, bitcast=True)
+    c = tl.load(P + P_FLOATS + 2).to(tl.float64, bitcast=True)
+    d = tl.load(P + P_FLOATS + 3).to(tl.float64, bitcast=True)
+    lo = tl.load(P + P_FLOATS + 4).to(tl.float64, bitcast=True)
+    hi = tl.load(P + P_FLOATS + 5).to(tl.float64, bitcast=True)
+    return a, b, c, d, lo, hi
+
+
+@triton.jit
+def _gbase(P):
+    lo = tl.load(P + P_GBASE).to(tl.uint64) & 0xFFFFFFFF
+    hi = tl.load(P + P_GBASE + 1).to(tl.uint64)
+    return (hi << 32) | lo
+
+
+@triton.jit
+def _value_at32(b, lane, P, KIND: tl.constexpr):
+    """Element values of 32-bit kinds at (block b, lane) (strided kernel)."""
+    w0, w1, w2, w3 = _block_words(b, P)
+    a64, b64, c64, d64, lo64, hi64 = _params(P)
+    if KIND == K_NORMAL:
+        second = lane >= 2
+        z0, z1 = _box_muller(tl.where(second, w2, w0), tl.where(second, w3, w1))
+        v = a64.to(tl.float32) + b64.to(tl.float32) * tl.where((lane & 1) != 0, z1, z0)
+    else:
+        w = tl.where(lane == 0, w0, tl.where(lane == 1, w1, tl.where(lane == 2, w2, w3)))
+        if KIND == K_RAW:
+            v = w
+        else:
+            v = _value32(w, KIND, a64.to(tl.float32), b64.to(tl.float32), c64.to(tl.float32),
+                         d64.to(tl.float32), lo64.to(tl.float32), hi64.to(tl.float32), c64, d64, a64, b64)
+    return v
+
+
+# ---------------------------------------------------------------- kernels
+
+
+@triton.jit
+def _fill_contig(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, SKIP: tl.constexpr, BLOCK: tl.constexpr):
+    """Global elements [gbase, gbase + n) to out[0:n]; SKIP = the elements of
+    gbase's Philox block before gbase (a constant, so that the stores of an
+    aligned run are known to be aligned and go out as wide stores)."""
+    g0 = _gbase(P)
+    j = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
+    a64, b64, c64, d64, lo64, hi64 = _params(P)
+    if DT == K_F64:
+        b = (g0 >> 1) + j.to(tl.uint64)
+        w0, w1, w2, w3 = _block_words(b, P)
+        if KIND == K_NORMAL:
+            z0, z1 = _box_muller_f64(w0, w1, w2, w3)
+            e0 = a64 + b64 * z0
+            e1 = a64 + b64 * z1
+        else:
+            e0 = _value64(w0, w1, KIND, a64, b64, c64, d64, lo64, hi64)
+            e1 = _value64(w2, w3, KIND, a64, b64, c64, d64, lo64, hi64)
+        v = tl.reshape(tl.join(e0, e1), [2 * BLOCK])
+        offs = tl.program_id(0).to(tl.int64) * (2 * BLOCK) + tl.arange(0, 2 * BLOCK).to(tl.int64) - SKIP
+        tl.store(out + offs, v, mask=(offs >= 0) & (offs < n))
+    else:
+        b = (g0 >> 2) + j.to(tl.uint64)
+        w0, w1, w2, w3 = _block_words(b, P)
+        if KIND == K_NORMAL:
+            a = a64.to(tl.float32)
+            s = b64.to(tl.float32)
+            z0, z1 = _box_muller(w0, w1)
+            z2, z3 = _box_muller(w2, w3)
+            v0 = a + s * z0
+            v1 = a + s * z1
+            v2 = a + s * z2
+            v3 = a + s * z3
+        elif KIND == K_RAW:
+            v0, v1, v2, v3 = w0, w1, w2, w3
+        elif KIND == K_TRUNCNORM:
+            # the tail polynomial (and its square root) only in programs
+            # where some element needs it: a cut inside +-4.2 std never does
+            a = a64.to(tl.float32)
+            s = b64.to(tl.float32)
+            c = c64.to(tl.float32)
+            d = d64.to(tl.float32)
+            lo = lo64.to(tl.float32)
+            hi = hi64.to(tl.float32)
+            q0, l0, x0 = _tn_q(w0, c, d)
+            q1, l1, x1 = _tn_q(w1, c, d)
+            q2, l2, x2 = _tn_q(w2, c, d)
+            q3, l3, x3 = _tn_q(w3, c, d)
+            z0 = _erfinv_central(x0)
+            z1 = _erfinv_central(x1)
+            z2 = _erfinv_central(x2)
+            z3 = _erfinv_central(x3)
+            if tl.max(tl.maximum(tl.maximum(x0, x1), tl.maximum(x2, x3)), axis=0) >= 5.0:
+                z0 = tl.where(x0 >= 5.0, _erfinv_tail(x0), z0)
+                z1 = tl.where(x1 >= 5.0, _erfinv_tail(x1), z1)
+                z2 = tl.where(x2 >= 5.0, _erfinv_tail(x2), z2)
+                z3 = tl.where(x3 >= 5.0, _erfinv_tail(x3), z3)
+            v0 = _clamp(a + s * _tn_finish(z0, q0, l0), lo, hi)
+            v1 = _clamp(a + s * _tn_finish(z1, q1, l1), lo, hi)
+            v2 = _clamp(a + s * _tn_finish(z2, q2, l2), lo, hi)
+            v3 = _clamp(a + s * _tn_finish(z3, q3, l3), lo, hi)
+        else:
+            a = a64.to(tl.float32)
+            s = b64.to(tl.float32)
+            c = c64.to(tl.float32)
+            d = d64.to(tl.float32)
+            lo = lo64.to(tl.float32)
+            hi = hi64.to(tl.float32)
+            v0 = _value32(w0, KIND, a, s, c, d, lo, hi, c64, d64, a64, b64)
+            v1 = _value32(w1, KIND, a, s, c, d, lo, hi, c64, d64, a64, b64)
+            v2 = _value32(w2, KIND, a, s, c, d, lo, hi, c64, d64, a64, b64)
+            v3 = _value32(w3, KIND, a, s, c, d, lo, hi, c64, d64, a64, b64)
+        # element order: block j's words 0, 1, 2, 3 (join(join(v0, v2), join(v1, v3))[j, i, k] = v[2 i + k])
+        v = tl.reshape(tl.join(tl.join(v0, v2), tl.join(v1, v3)), [4 * BLOCK])
+        offs = tl.program_id(0).to(tl.int64) * (4 * BLOCK) + tl.arange(0, 4 * BLOCK).to(tl.int64) - SKIP
+        _store(out, offs, v, (offs >= 0) & (offs < n), DT)
+
+
+@triton.jit
+def _fill_strided(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, NDIM: tl.constexpr, BLOCK: tl.constexpr):
+    """Element at C-order position p of the layout in P: output offset
+    sum(i_d ostride_d), global index gbase + sum(i_d gstride_d) (mod 2^64)."""
+    pos = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
+    mask = pos < n
+    rest = pos
+    ooff = tl.zeros_like(pos)
+    goff = tl.zeros_like(pos)
+    for k in tl.static_range(NDIM):
+        d = NDIM - 1 - k
+        size = tl.load(P + P_LAYOUT + d)
+        idx = rest % size
+        rest = rest // size
+        ooff += idx * tl.load(P + P_LAYOUT + K_MAXDIM + d)
+        goff += idx * tl.load(P + P_LAYOUT + 2 * K_MAXDIM + d)
+    g = _gbase(P) + goff.to(tl.uint64)
+    if DT == K_F64:
+        w0, w1, w2, w3 = _block_words(g >> 1, P)
+        second = (g & 1) != 0
+        a64, b64, c64, d64, lo64, hi64 = _params(P)
+        if KIND == K_NORMAL:
+            z0, z1 = _box_muller_f64(w0, w1, w2, w3)
+            v = a64 + b64 * tl.where(second, z1, z0)
+        else:
+            v = _value64(tl.where(second, w2, w0), tl.where(second, w3, w1), KIND, a64, b64, c64, d64, lo64,
+                         hi64)
+        tl.store(out + ooff, v, mask=mask)
+    else:
+        v = _value_at32(g >> 2, (g & 3).to(tl.int32), P, KIND)
+        _store(out, ooff, v, mask, DT)
+
+
+# ------------------------------------------------------------------ launch
+
+_BLOCK_CONTIG = 512   # Philox blocks per program (2048 32-bit elements)
+_BLOCK_STRIDED = 1024  # elements per program
+
+
+def _bits(x: float) -> int:
+    return struct.unpack("<q", struct.pack("<d", float(x)))[0]
+
+
+def _merge(shape, ostrides, gstrides):
+    """Drop size-1 dimensions and merge dimensions that run on (in both the
+    output and the global index), as fi_layout_init does."""
+    dims = [(s, o, g) for s, o, g in zip(shape, ostrides, gstrides) if s != 1]
+    merged = []
+    for s, o, g in dims:
+        if merged and merged[-1][1] == o * s and merged[-1][2] == g * s:
+            ps, _, _ = merged[-1]
+            merged[-1] = (ps * s, o, g)
+        else:
+            merged.append((s, o, g))
+    return merged
+
+
+def _key_schedule(key):
+    out = []
+    k0, k1 = key[0] & 0xFFFFFFFF, key[1] & 0xFFFFFFFF
+    for r in range(10):
+        out += [(k0 + r * _W0) & 0xFFFFFFFF, (k1 + r * _W1) & 0xFFFFFFFF]
+    return out
+
+
+def _storage(t: torch.Tensor, dt: int) -> torch.Tensor:
+    """The tensor as the kernels' element type (bits for 16-bit and words)."""
+    if dt in (DT_F16, DT_BF16):
+        return t.view(torch.int16)
+    if dt == DT_U32:
+        return t.view(torch.int32)
+    return t
+
+
+def launch(t: torch.Tensor, kind: int, dt: int, a: float, b: float, c: float, d: float, lo: float, hi: float,
+           key, stream: int, gbase: int, gstrides=None) -> None:
+    """Fill the torch tensor t in place (any device Triton runs on: CUDA, or
+    the CPU under TRITON_INTERPRET=1) with global elements gbase + ... of
+    the stream, as fastinit._core.fill does for an ndarray."""
+    n = t.numel()
+    if n == 0:
+        return
+    if kind == CONST:
+        t.fill_(a)  # a is representable in t's dtype: any conversion is exact
+        return
+    shape = list(t.shape)
+    if gstrides is None:
+        gstrides = [1] * len(shape)
+        for i in range(len(shape) - 2, -1, -1):
+            gstrides[i] = gstrides[i + 1] * shape[i + 1]
+    layout = _merge(shape, list(t.stride()), list(gstrides))
+    words = [stream & 0xFFFFFFFF, stream >> 32, gbase & 0xFFFFFFFF, gbase >> 32]
+    words += [_bits(x) for x in (a, b, c, d, lo, hi)]
+    words += _key_schedule(key)
+    contig = len(layout) == 0 or (len(layout) == 1 and layout[0][1] == 1 and layout[0][2] == 1)
+    store = _storage(t, dt)
+    if not contig:
+        if len(layout) > _MAXDIM:
+            raise ValueError(f"a layout of {len(layout)} non-mergeable dimensions (at most {_MAXDIM})")
+        pad = [(1, 0, 0)] * (_MAXDIM - len(layout))
+        words += [s for s, _, _ in layout + pad] + [o for _, o, _ in layout + pad]
+        words += [_wrap64(g) for _, _, g in layout + pad]
+    params = torch.tensor(words, dtype=torch.int64).to(t.device)
+    with torch.cuda.device(t.device) if t.device.type == "cuda" else _nothing():
+        _launch(store, params, n, kind, dt, gbase, contig, layout)
+
+
+def _launch(store, params, n, kind, dt, gbase, contig, layout):
+    if contig:
+        per = (4 if dt != DT_F64 else 2) * _BLOCK_CONTIG
+        skip = gbase & (3 if dt != DT_F64 else 1)
+        grid = (triton.cdiv(n + skip, per),)
+        _fill_contig[grid](store, params, n, KIND=kind, DT=dt, SKIP=skip, BLOCK=_BLOCK_CONTIG,
+                           enable_fp_fusion=False)
+    else:
+        grid = (triton.cdiv(n, _BLOCK_STRIDED),)
+        _fill_strided[grid](store, params, n, KIND=kind, DT=dt, NDIM=len(layout), BLOCK=_BLOCK_STRIDED,
+                                 enable_fp_fusion=False)
+
+
+_nothing = contextlib.nullcontext
+
+
+def _wrap64(x: int) -> int:
+    """A 64-bit two's complement value as a signed int64."""
+    x &= (1 << 64) - 1
+    return x - (1 << 64) if x >= 1 << 63 else x

@@ -20,10 +20,15 @@
 #include "fi_simd.h"
 #include "philox.h"
 
-/* Groups per step: enough independent work to hide latencies, few enough to
- * stay in registers (32 vector registers with AVX-512, 16 otherwise). */
-#if defined(__AVX512F__)
-#define FI_U 2
+/* Groups per step: enough independent Philox blocks to hide the multiply
+ * latency, few enough to stay in registers (32 vector registers with
+ * AVX-512, 16 otherwise).  llvm-mca cycles per value, 32-bit kinds
+ * (benchmarks/PERFORMANCE.md): AVX-512 best at 3-4 (4 divides the engine's
+ * block), AVX2 at 3-4 though 4 spills. */
+#if defined(FI_U_OVERRIDE) /* benchmarks/kernel_counts.sh tries other widths */
+#define FI_U FI_U_OVERRIDE
+#elif defined(__AVX512F__)
+#define FI_U 4
 #elif defined(__AVX2__)
 #define FI_U 4
 #else

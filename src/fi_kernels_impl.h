@@ -62,8 +62,7 @@ FI_AI void step32(int U, int kind, const fi_rkeys *K, uint64_t stream, uint64_t 
         FI_UNROLL for (int u = 0; u < U; u++) {
             FI_UNROLL for (int k = 0; k < 4; k++) {
                 fi_vf v = t->a + t->b * fi_v_unit(c[u][k]);
-                v = fi_select(v < lo, lo, v);
-                z[u][k] = fi_select(v > hi, hi, v);
+                z[u][k] = fi_clamp_hi(fi_clamp_lo(v, lo), hi);
             }
         }
     } else if (kind == FI_KIND_TRUNCNORM) {

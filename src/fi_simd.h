@@ -54,6 +54,36 @@ FI_AI fi_vf fi_cvt(fi_vi x) { return __builtin_convertvector(x, fi_vf); }
 /* Lane-wise select: m is -1 (take a) or 0 (take b), as comparisons give. */
 FI_AI fi_vf fi_select(fi_vi m, fi_vf a, fi_vf b) { return (fi_vf)(((fi_vi)a & m) | ((fi_vi)b & ~m)); }
 
+/* lo > x ? lo : x and hi < x ? hi : x, lane-wise: exactly what
+ * fi_select(x < lo, lo, x) and fi_select(x > hi, hi, x) give (NaN and signed
+ * zeros included: maxps/minps return their second operand unless the first
+ * compares greater/less), in one instruction. */
+FI_AI fi_vf fi_clamp_lo(fi_vf x, fi_vf lo)
+{
+#if defined(__AVX512F__)
+    return (fi_vf)_mm512_max_ps((__m512)lo, (__m512)x);
+#elif defined(__AVX2__)
+    return (fi_vf)_mm256_max_ps((__m256)lo, (__m256)x);
+#elif defined(__SSE2__)
+    return (fi_vf)_mm_max_ps((__m128)lo, (__m128)x);
+#else
+    return fi_select(x < lo, lo, x);
+#endif
+}
+
+FI_AI fi_vf fi_clamp_hi(fi_vf x, fi_vf hi)
+{
+#if defined(__AVX512F__)
+    return (fi_vf)_mm512_min_ps((__m512)hi, (__m512)x);
+#elif defined(__AVX2__)
+    return (fi_vf)_mm256_min_ps((__m256)hi, (__m256)x);
+#elif defined(__SSE2__)
+    return (fi_vf)_mm_min_ps((__m128)hi, (__m128)x);
+#else
+    return fi_select(x > hi, hi, x);
+#endif
+}
+
 /* Whether any lane of a comparison mask is set. */
 FI_AI int fi_any(fi_vi m)
 {

@@ -15,6 +15,8 @@
 #                     stores, zeros, he_uniform, he_normal at 1 thread and at
 #                     the default count, on the avx512 and avx2 paths
 #   scaling.txt       he_normal / he_uniform Melem/s at 1, 2, 4, 8, 16 threads
+#   small.txt         microseconds per small fill (2^15 .. 2^21) at 1, 2 and
+#                     all threads: the cost of handing work to threads
 set -u
 OUT=${OUT:-/tmp/fastinit_cpu_device}
 mkdir -p "$OUT"
@@ -55,3 +57,25 @@ for kind in ("he_uniform", "he_normal"):
         print(f"{kind:<10} {t:>3} threads {n / statistics.median(ts) / 1e6:8.0f} Melem/s", flush=True)
 EOF
 cat "$OUT/scaling.txt"
+timeout 60 $PY - >"$OUT/small.txt" 2>&1 <<'EOF'
+import statistics, time
+import numpy as np
+import fastinit
+from fastinit import _threads
+full = _threads.cpu_limit()
+g = fastinit.default_rng(0)
+for n in (1 << 15, 1 << 16, 1 << 18, 1 << 21):
+    x = np.zeros(n, np.float32)
+    row = []
+    for t in sorted({1, 2, full}):
+        fastinit.set_num_threads(t)
+        for _ in range(50):
+            g.random(out=x)
+        ts = []
+        for _ in range(200):
+            t0 = time.perf_counter(); g.random(out=x); ts.append(time.perf_counter() - t0)
+        row.append(f"{t} threads {statistics.median(ts) * 1e6:8.1f} us")
+    print(f"2^{n.bit_length() - 1}: " + "  ".join(row), flush=True)
+fastinit.set_num_threads(full)
+EOF
+cat "$OUT/small.txt"

@@ -203,6 +203,41 @@ def test_eight_python_threads_filling_at_once_get_their_own_results():
         np.testing.assert_array_equal(bits(got[i]), bits(want[i]))
 
 
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_threads_that_fill_in_parallel_leave_no_threads_behind(threads, monkeypatch, n_threads):
+    """Each calling thread's helper thread (and its OpenMP team) ends with it."""
+    import os
+
+    from fastinit import _threads
+
+    if not fastinit._core.openmp_version() or not os.path.isdir("/proc/self/task"):
+        pytest.skip("serial build, or no /proc")
+    monkeypatch.setattr(_threads, "cpu_limit", lambda: 64)
+    want = fastinit.default_rng(3).standard_normal(1 << 18, dtype=np.float32)
+
+    def work(out):
+        fastinit.set_num_threads(n_threads)
+        out.append(fastinit.default_rng(3).standard_normal(1 << 18, dtype=np.float32))
+
+    def run_batch():
+        outs = []
+        ts = [threading.Thread(target=work, args=(outs,)) for _ in range(6)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return outs
+
+    run_batch()  # any lazily started threads of the libraries exist now
+    before = len(os.listdir("/proc/self/task"))
+    for _ in range(3):
+        outs = run_batch()
+        assert len(outs) == 6
+        for o in outs:
+            np.testing.assert_array_equal(bits(o), bits(want))
+    assert len(os.listdir("/proc/self/task")) <= before
+
+
 # ------------------------------------------------------------ hostile input
 
 DOCUMENTED = (TypeError, ValueError, OverflowError, IndexError)

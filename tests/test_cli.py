@@ -1,6 +1,7 @@
 """The command line: `fastinit` (console script) and `python -m fastinit`."""
 
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -58,3 +59,56 @@ def _env():
     import os
 
     return {k: v for k, v in os.environ.items() if k != "FASTINIT_SIMD"}
+
+
+def test_version(tmp_path):
+    import fastinit
+
+    for flag in ("--version", "-V"):
+        out = subprocess.run([sys.executable, "-m", "fastinit", flag], cwd=tmp_path, capture_output=True,
+                             text=True, check=True).stdout
+        assert out.strip() == f"fastinit {fastinit.__version__} (stream version {fastinit.STREAM_VERSION})"
+
+
+def test_config_help(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "fastinit", "config", "--help"], cwd=tmp_path, capture_output=True,
+                       text=True)
+    assert p.returncode == 0 and p.stdout.startswith("usage: fastinit config") and "stream version" in p.stdout
+    assert "compiler:" not in p.stdout  # the help, not the configuration
+    p = subprocess.run([sys.executable, "-m", "fastinit", "config", "--bogus"], cwd=tmp_path, capture_output=True,
+                       text=True)
+    assert p.returncode == 2 and "unrecognized arguments: --bogus" in p.stderr
+
+
+@pytest.mark.parametrize("rules", [
+    ["*.bias=zeros;*=normal(std=0.5, mean=1.0)"],
+    ["*.bias=zeros", "*=normal(std=0.5, mean=1.0)"],
+    ['{"*.bias": "zeros", "*": "normal(std=0.5, mean=1.0)"}'],
+])
+def test_rules_as_pairs_or_json(tmp_path, rules):
+    import fastinit
+    from safetensors.numpy import load_file
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"a.weight": [64, 32], "a.bias": [64]}))
+    args = [x for r in rules for x in ("--rules", r)]
+    p = subprocess.run([sys.executable, "-m", "fastinit", "init-model", "--spec", str(spec), "--out",
+                        str(tmp_path / "m.safetensors"), "--seed", "1", *args], capture_output=True, text=True,
+                       cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    got = load_file(str(tmp_path / "m.safetensors"))
+    want = fastinit.init_model({"a.weight": [64, 32], "a.bias": [64]}, rng=1,
+                               rules={"*.bias": "zeros", "*": "normal(std=0.5, mean=1.0)"})
+    assert not got["a.bias"].any() and abs(got["a.weight"].mean() - 1) < 0.1
+    assert all((got[k] == want[k]).all() for k in want)
+
+
+@pytest.mark.parametrize("bad", ["*", "zeros", "=zeros", "*.bias=", '{"*": '])
+def test_bad_rules_say_what_is_expected(tmp_path, bad):
+    p = subprocess.run([sys.executable, "-m", "fastinit", "init-model", "--preset", "gpt2", "--out",
+                        str(tmp_path / "m.safetensors"), "--seed", "0", "--rules", bad], capture_output=True,
+                       text=True, cwd=tmp_path)
+    assert p.returncode == 2
+    assert "pattern=initializer" in p.stderr or "not a JSON object" in p.stderr
+    assert "Expecting value" not in p.stderr.splitlines()[-1].split("(")[0]
+    assert os.listdir(tmp_path) == []

@@ -26,17 +26,47 @@ def test_bench_small_via_console_script(tmp_path):
     if exe is None:
         pytest.skip("fastinit console script not on this environment's path")
     res = tmp_path / "bench.json"
-    out = subprocess.run([exe, "bench", "--size", "200000", "--repeat", "1", "--rss-size", "1048576",
+    out = subprocess.run([exe, "bench", "--size", "200000", "--repeat", "2", "--settle", "0.001",
                           "--json", str(res)],
-                         cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+                         cwd=tmp_path, capture_output=True, text=True, check=True, timeout=300).stdout
     assert "fastinit standard_normal" in out and "numpy Generator.standard_normal" in out
     data = json.loads(res.read_text())
     names = [r["method"] for r in data["rows"]]
     assert any("multithreaded recipe" in n for n in names)
-    assert all(r["melem_s"] > 0 for r in data["rows"])
+    for r in data["rows"] + data["threads"] + data["fresh"]:
+        assert 0 < r["melem_s_min"] <= r["melem_s"] <= r["melem_s_max"]
+    # the peak-RSS fill scales with --size: 16 x 200,000 elements, not 2**30
+    assert data["rss"]["elements"] == 3_200_000
     assert data["rss"]["peak_rss_mib"] > data["rss"]["array_mib"]
     assert [s["threads"] for s in data["threads"]][0] == 1
-    assert "-- targets" in out
+    assert "-- comparison" in out and "spread" in out
+    lower = out.lower()
+    assert "issue" not in lower and "target" not in lower and "missed" not in lower
+
+
+def test_bench_rss_can_be_skipped():
+    from fastinit import _bench
+
+    assert _bench.default_rss_size(1 << 26) == 1 << 30
+    assert _bench.default_rss_size(1 << 40) == 1 << 30
+    assert _bench.default_rss_size(4096) == 65536
+    assert _bench.build_parser().parse_args(["--rss-size", "0"]).rss_size == 0
+
+
+def test_round_robin_reports_the_spread():
+    from fastinit import _bench
+
+    calls = []
+
+    def slow_then_fast():
+        import time
+
+        time.sleep(0.02 if not calls else 0.001 * len(calls))
+        calls.append(1)
+
+    (t,) = _bench._time_round_robin([slow_then_fast], repeat=4, after=[lambda: calls.append(0)])
+    assert t.fastest <= t.median <= t.slowest
+    assert t.slowest >= 0.002 and t.fastest < t.slowest
 
 
 def test_unknown_command_fails(tmp_path):

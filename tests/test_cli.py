@@ -142,3 +142,22 @@ def test_bad_rules_say_what_is_expected(tmp_path, bad):
     assert "pattern=initializer" in p.stderr or "not a JSON object" in p.stderr
     assert "Expecting value" not in p.stderr.splitlines()[-1].split("(")[0]
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("how", ["-c", "-m"])
+def test_import_from_a_source_folder_says_how_it_happened(tmp_path, how):
+    import fastinit
+
+    src = tmp_path / "fastinit"
+    src.mkdir()
+    installed = pathlib.Path(fastinit.__file__).parent
+    for f in installed.glob("*.py"):  # a source checkout: the Python files, no compiled core
+        shutil.copy(f, src / f.name)
+    args = ["-c", "import fastinit"] if how == "-c" else ["-m", "fastinit", "config"]
+    p = subprocess.run([sys.executable, *args], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0
+    last = p.stderr.strip().splitlines()[-1]
+    assert "a source folder without the compiled core" in last
+    assert f"python {how} puts the current folder first" in last
+    other = "-m" if how == "-c" else "-c"
+    assert f"python {other}" not in last

@@ -225,3 +225,66 @@ def _spec(tmp_path):
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(SPEC))
     return path
+
+
+# ------------------------------------------------------------ --from
+
+
+def _round_to_bits(x, bits):
+    """x (float64) rounded once, to nearest even, to `bits` significant bits."""
+    m, e = np.frexp(x)
+    return np.ldexp(np.rint(m * 2.0**bits), e - bits)
+
+
+def _write_checkpoint(path, arrays):
+    from fastinit._safetensors import Entry, Writer
+
+    entries = [Entry(k, v.shape, v.dtype) for k, v in arrays.items()]
+    with Writer(path, entries) as w:
+        for e, v in zip(entries, arrays.values()):
+            w.write_rows(e, 0, v.shape[0], lambda view, v=v: view.__setitem__(Ellipsis, v))
+
+
+SOURCE = np.concatenate([
+    np.random.default_rng(0).standard_normal(2000) * 10.0 ** np.random.default_rng(1).integers(-3, 4, 2000),
+    [1 + 2**-8 + 2**-30, -(1 + 2**-8 + 2**-30), 1 + 2**-8, 1 + 3 * 2**-8, 1 + 2**-11 + 2**-40, 0.0, -0.0],
+])
+
+
+@pytest.mark.parametrize("source", ["float64", "float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("target", ["float64", "float32", "float16", "bfloat16"])
+def test_from_checkpoint_any_float_dtype_into_any_dtype(tmp_path, source, target):
+    sdt = fastinit._validate.as_dtype(source)
+    src = SOURCE.astype(np.float64)
+    if source == "bfloat16":
+        src = _round_to_bits(src, 8)
+    elif source != "float64":
+        src = src.astype(sdt).astype(np.float64)
+    src = src[np.abs(src) < 6e4].reshape(-1, 1)  # inside float16's range
+    ckpt = tmp_path / "ckpt.safetensors"
+    _write_checkpoint(ckpt, {"w": src.astype(sdt) if source != "bfloat16" else src.astype(np.float32).astype(sdt)})
+    out = tmp_path / "m.safetensors"
+    p = _cli("--spec", _spec_w(tmp_path, src.shape), "--out", out, "--seed", 0, "--dtype", target, "--from", ckpt,
+             cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "copied 1 tensors" in p.stdout
+    got = model._Checkpoint(out).rows("w", 0, src.shape[0], np.dtype(np.float64))
+    want = {"float64": src, "float32": src.astype(np.float32).astype(np.float64),
+            "float16": src.astype(np.float16).astype(np.float64), "bfloat16": _round_to_bits(src, 8)}[target]
+    assert np.array_equal(got, want), np.flatnonzero(got != want)[:5]
+    assert read_header(out)["w"]["dtype"] == {"float64": "F64", "float32": "F32", "float16": "F16",
+                                               "bfloat16": "BF16"}[target]
+
+
+def test_float64_to_bfloat16_rounds_once():
+    x = np.array([1 + 2**-8 + 2**-30, -(1 + 2**-8 + 2**-30), 3.0e38, 1e-40, np.inf, -np.inf])
+    got = model.cast_once(x, ml_dtypes.bfloat16).astype(np.float64)
+    assert got[0] == 1 + 2**-7 and got[1] == -(1 + 2**-7)  # not 1.0, as through float32 rounded to nearest
+    assert np.array_equal(got[2:], x[2:].astype(np.float32).astype(ml_dtypes.bfloat16).astype(np.float64))
+    assert np.isnan(model.cast_once(np.array([np.nan]), ml_dtypes.bfloat16).astype(np.float32)).all()
+
+
+def _spec_w(tmp_path, shape):
+    path = tmp_path / "spec_w.json"
+    path.write_text(json.dumps({"w": list(shape)}))
+    return path

@@ -25,7 +25,7 @@
  * AVX-512, 16 otherwise).  llvm-mca cycles per value, 32-bit kinds
  * (benchmarks/PERFORMANCE.md): AVX-512 best at 3-4 (4 divides the engine's
  * block), AVX2 at 3-4 though 4 spills. */
-#if defined(FI_U_OVERRIDE) /* benchmarks/kernel_counts.sh tries other widths */
+#if defined(FI_U_OVERRIDE) /* benchmarks/kernels/counts.sh -DFI_U_OVERRIDE=n tries other widths */
 #define FI_U FI_U_OVERRIDE
 #elif defined(__AVX512F__)
 #define FI_U 4

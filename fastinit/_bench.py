@@ -375,6 +375,13 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     if a.size < 1024 or a.repeat < 1 or (a.rss_size is not None and a.rss_size < 0) or a.settle < 0:
         p.error("--size must be at least 1024, --repeat positive, --rss-size and --settle non-negative")
+    if a.json:
+        from ._safetensors import check_destination
+
+        try:
+            check_destination(a.json, "--json")  # before minutes of timing, not after
+        except OSError as exc:
+            p.error(str(exc))
     res = run(a.size, a.repeat, a.threads, a.rss_size, a.settle)
     print(report(res))
     if a.json:

@@ -53,6 +53,9 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, OSError) as exc:
         print(f"fastinit init-model: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("fastinit init-model: interrupted (the file being written was removed)", file=sys.stderr)
+        return 130
     if a.from_checkpoint:
         print(f"copied {len(rep['copied'])} tensors from {a.from_checkpoint}; initialized {len(rep['initialized'])}"
               + (f" ({len(rep['mismatched'])} with another shape there)" if rep["mismatched"] else ""))

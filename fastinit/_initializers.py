@@ -425,6 +425,11 @@ class InitializerMethods:
     kaiming_normal = he_normal
 
 
+for _f in vars(InitializerMethods).values():  # errors name the class users call: Generator.he_normal()
+    if callable(_f) and not _f.__name__.startswith("_"):
+        _f.__qualname__ = f"Generator.{_f.__name__}"
+
+
 RANDOM_INITIALIZERS = ("truncated_normal", "xavier_uniform", "xavier_normal", "glorot_uniform", "glorot_normal",
                        "he_uniform", "he_normal", "kaiming_uniform", "kaiming_normal", "lecun_uniform",
                        "lecun_normal", "variance_scaling", "orthogonal", "sparse")

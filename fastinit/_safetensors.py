@@ -14,8 +14,8 @@ destination atomically; an interrupted writer leaves nothing at the
 destination.  On Linux the file is created unnamed (O_TMPFILE) and gets a
 name only once it is complete, so even SIGKILL strands nothing; elsewhere
 (or on a filesystem without O_TMPFILE) the temporary name carries the
-writer's process id, and the next writer to the same destination removes
-those of processes that no longer exist.  Files get the mode an ordinary
+writer's host name and process id, and the next writer to the same
+destination on that host removes those of processes that no longer exist.  Files get the mode an ordinary
 ``open(path, "w")`` gives (0666 less the umask).
 """
 
@@ -92,15 +92,23 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _host() -> str:
+    """This machine's name, reduced to [A-Za-z0-9-] (a shared folder may be
+    written from several machines, whose process ids mean nothing here)."""
+    import socket
+
+    return "".join(c if c.isascii() and (c.isalnum() or c == "-") else "-" for c in socket.gethostname()) or "host"
+
+
 def _tmp_name(path: str) -> str:
     folder, base = os.path.split(os.path.abspath(path))
-    return os.path.join(folder, f".{base}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+    return os.path.join(folder, f".{base}.{_host()}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}")
 
 
 def remove_stale_temps(path) -> list[str]:
-    """Remove the temporary files that killed writers left for destination
-    `path` (named ``.<name>.<pid>.<random>.fastinit-tmp``, pid no longer
-    running); return their paths."""
+    """Remove the temporary files that killed writers on this machine left
+    for destination `path` (named ``.<name>.<host>.<pid>.<random>.fastinit-tmp``,
+    pid no longer running); return their paths."""
     folder, base = os.path.split(os.path.abspath(os.fspath(path)))
     removed = []
     try:
@@ -112,9 +120,9 @@ def remove_stale_temps(path) -> list[str]:
         if not (name.startswith(prefix) and name.endswith(TMP_SUFFIX)):
             continue
         parts = name[len(prefix): -len(TMP_SUFFIX)].split(".")
-        if len(parts) != 2 or not parts[0].isdigit():
-            continue
-        pid = int(parts[0])
+        if len(parts) != 3 or parts[0] != _host() or not parts[1].isdigit():
+            continue  # not ours, or another machine's
+        pid = int(parts[1])
         if pid != os.getpid() and not _pid_alive(pid):
             try:
                 os.unlink(os.path.join(folder, name))

@@ -201,6 +201,13 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", metavar="PNG", help="write a figure (needs matplotlib)")
     a = p.parse_args(argv)
+    if a.plot:
+        from ._safetensors import check_destination
+
+        try:
+            check_destination(a.plot, "--plot")
+        except OSError as exc:
+            p.error(str(exc))
     try:
         results = [activation_stats(i.strip(), a.depth, a.width, a.activation, a.batch, a.seed, keep=bool(a.plot))
                    for i in a.init.split(",") if i.strip()]

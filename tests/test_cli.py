@@ -163,3 +163,14 @@ def test_import_from_a_source_folder_says_how_it_happened(tmp_path, how):
     assert f"python {how} puts the current folder first" in last
     other = "-m" if how == "-c" else "-c"
     assert f"python {other}" not in last
+
+
+@pytest.mark.parametrize("cmd,flag", [(["bench", "--size", "1024", "--repeat", "1"], "--json"),
+                                      (["diagnose", "--depth", "2", "--width", "8"], "--plot")])
+def test_output_paths_are_checked_before_the_work(tmp_path, cmd, flag):
+    missing = tmp_path / "no" / "out.file"
+    p = subprocess.run([sys.executable, "-m", "fastinit", *cmd, flag, str(missing)], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and f"{flag}: the folder" in p.stderr and "does not exist" in p.stderr
+    assert p.stdout == ""  # refused before any timing or table
+    assert not (tmp_path / "no").exists()

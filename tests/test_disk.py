@@ -20,7 +20,7 @@ from fastinit._safetensors import read_header
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
 SPEC = {"a.weight": (64, 32), "a.bias": (64,), "b.weight": (128, 64), "c.weight": (32, 32)}
-BIG = {f"w{i}": (4096, 4096) for i in range(16)}  # 1 GiB of float32: long enough to interrupt
+BIG = {f"w{i}": (4096, 4096) for i in range(32)}  # 2 GiB of float32: long enough to interrupt
 
 
 def _cli(*args, cwd, **kw):
@@ -148,7 +148,7 @@ def _wait_until_writing(p, tmp_path):
             pass
         assert p.poll() is None, p.stderr.read()
         time.sleep(0.01)
-    time.sleep(0.3)  # into the fill
+    time.sleep(0.05)  # into the fill
     assert p.poll() is None, "the writer finished before it could be interrupted"
 
 
@@ -181,14 +181,19 @@ def test_a_stale_named_temp_is_removed_by_the_next_writer(tmp_path):
     # what a SIGKILLed writer leaves where the filesystem has no O_TMPFILE
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    stale = tmp_path / f".m.safetensors.{dead.pid}.0123abcd.fastinit-tmp"
+    from fastinit._safetensors import _host
+
+    host = _host()
+    stale = tmp_path / f".m.safetensors.{host}.{dead.pid}.0123abcd.fastinit-tmp"
     stale.write_bytes(b"\0" * 4096)
-    alive = tmp_path / f".m.safetensors.{os.getppid()}.0123abcd.fastinit-tmp"  # a running writer's: kept
+    alive = tmp_path / f".m.safetensors.{host}.{os.getppid()}.0123abcd.fastinit-tmp"  # a running writer's: kept
     alive.write_bytes(b"")
-    other = tmp_path / f".other.safetensors.{dead.pid}.0123abcd.fastinit-tmp"  # another destination's: kept
+    other = tmp_path / f".other.safetensors.{host}.{dead.pid}.0123abcd.fastinit-tmp"  # another destination's
     other.write_bytes(b"")
+    remote = tmp_path / f".m.safetensors.{host}x.{dead.pid}.0123abcd.fastinit-tmp"  # another machine's: kept
+    remote.write_bytes(b"")
     fastinit.init_model(SPEC, tmp_path / "m.safetensors", rng=0)
-    assert not stale.exists() and alive.exists() and other.exists()
+    assert not stale.exists() and alive.exists() and other.exists() and remote.exists()
 
 
 def test_the_named_fallback_commits_and_cleans_up(tmp_path, monkeypatch):

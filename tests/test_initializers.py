@@ -396,3 +396,8 @@ def test_large_bounded_fills_stay_in_bounds(dtype):
 def test_an_unknown_keyword_names_the_module_function(name):
     with pytest.raises(TypeError, match=rf"^fastinit\.{name}\(\) got an unexpected keyword argument 'bogus'$"):
         getattr(fastinit, name)((4, 4), rng=0, bogus=1)
+
+
+def test_an_unknown_keyword_names_the_generator_method():
+    with pytest.raises(TypeError, match=r"^Generator\.he_normal\(\) got an unexpected keyword argument 'bogus'$"):
+        fastinit.default_rng(0).he_normal((4, 4), bogus=1)

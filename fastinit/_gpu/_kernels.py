@@ -574,6 +574,10 @@ def _fill_strided(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, NDIM: tl.cons
 
 # ------------------------------------------------------------------ launch
 
+# Compile options of every launch: no fused multiply-add (the CPU rounds
+# every product and every sum).
+OPTIONS = dict(enable_fp_fusion=False)
+
 _BLOCK_CONTIG = 512   # Philox blocks per program (2048 32-bit elements)
 _BLOCK_STRIDED = 1024  # elements per program
 
@@ -651,12 +655,10 @@ def _launch(store, params, n, kind, dt, gbase, contig, layout):
         per = (4 if dt != DT_F64 else 2) * _BLOCK_CONTIG
         skip = gbase & (3 if dt != DT_F64 else 1)
         grid = (triton.cdiv(n + skip, per),)
-        _fill_contig[grid](store, params, n, KIND=kind, DT=dt, SKIP=skip, BLOCK=_BLOCK_CONTIG,
-                           enable_fp_fusion=False)
+        _fill_contig[grid](store, params, n, KIND=kind, DT=dt, SKIP=skip, BLOCK=_BLOCK_CONTIG, **OPTIONS)
     else:
         grid = (triton.cdiv(n, _BLOCK_STRIDED),)
-        _fill_strided[grid](store, params, n, KIND=kind, DT=dt, NDIM=len(layout), BLOCK=_BLOCK_STRIDED,
-                                 enable_fp_fusion=False)
+        _fill_strided[grid](store, params, n, KIND=kind, DT=dt, NDIM=len(layout), BLOCK=_BLOCK_STRIDED, **OPTIONS)
 
 
 _nothing = contextlib.nullcontext

@@ -10,12 +10,17 @@ try:
     from ._core import STREAM_VERSION
 except ImportError as exc:  # pragma: no cover - depends on how Python was started
     import os as _os
+    import sys as _sys
 
     if not any(f.startswith("_core.") for f in _os.listdir(_os.path.dirname(__file__))):
+        _how = {"-m": "python -m puts the current folder first on sys.path",
+                "-c": "python -c puts the current folder first on sys.path",
+                "": "an interactive python puts the current folder first on sys.path"}.get(
+            _sys.argv[0] if _sys.argv else "", "the current or the script's folder comes first on sys.path")
         raise ImportError(
             f"fastinit was imported from {_os.path.dirname(__file__)}, a source folder without the "
-            "compiled core (python -m ... from the repository root puts it first on sys.path). "
-            "Install fastinit and run from another folder, or use the `fastinit` command."
+            f"compiled core ({_how}). Install fastinit and run from another folder, or use the "
+            "`fastinit` command."
         ) from exc
     raise
 from ._api import *  # noqa: F403 - the initializers

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 
 from ._fans import calculate_gain, compute_fans
 from ._generator import Generator, default_rng
 from ._initializers import DETERMINISTIC_INITIALIZERS, RANDOM_INITIALIZERS
 
+_METHOD_NAME = re.compile(r"^(?:InitializerMethods|Generator)\.\w+\(\)")
 _RNG = inspect.Parameter("rng", inspect.Parameter.KEYWORD_ONLY, default=None)
 
 
@@ -19,7 +21,14 @@ def _module_function(name: str):
 
     @functools.wraps(method)
     def function(*args, rng=None, **kwargs):
-        return getattr(default_rng(rng), name)(*args, **kwargs)
+        try:
+            return getattr(default_rng(rng), name)(*args, **kwargs)
+        except TypeError as exc:  # a bad call names this function, not the method behind it
+            text = str(exc)
+            fixed = _METHOD_NAME.sub(f"fastinit.{name}()", text, count=1)
+            if fixed != text:
+                raise TypeError(fixed) from None
+            raise
 
     params = list(inspect.signature(method).parameters.values())[1:]  # without self
     pos = [p for p in params if p.kind is not p.KEYWORD_ONLY]

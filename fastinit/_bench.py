@@ -4,8 +4,14 @@ Every method fills the same preallocated, already touched buffer (so page
 faults are not timed, except in the "fresh array" section, which measures
 them on purpose).  After one warm-up each, the methods are timed round
 robin, `repeat` rounds (a peer slower than a few seconds a run sits out the
-later rounds), and each method's median is reported: on a shared machine
-whose speed drifts over minutes, every contender sees the same drift.
+later rounds), and each method's median is reported with the fastest and
+slowest run: on a shared machine whose speed drifts over minutes, every
+contender sees the same drift.
+
+One method must not steal the next one's cores: the NumPy recipe's thread
+pool is shut down after each of its runs (outside the timing), and before
+each timed run the process sleeps `settle` seconds, so that thread pools
+still spinning after the previous method (OpenMP's, OpenBLAS') go idle.
 """
 
 from __future__ import annotations
@@ -46,9 +52,24 @@ class _NumpyThreaded:
 
     def __init__(self, n_threads: int, seed: int = 0):
         self.gens = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_threads)]
-        self.pool = concurrent.futures.ThreadPoolExecutor(n_threads)
+        self.pool = None
+
+    def start(self):
+        """The pool's threads (untimed, before a run)."""
+        if self.pool is None:
+            self.pool = concurrent.futures.ThreadPoolExecutor(len(self.gens))
+            for f in [self.pool.submit(int) for _ in self.gens]:  # every worker started
+                f.result()
+
+    def close(self):
+        """Shut the pool down (untimed, after a run): no idle worker is left
+        to compete with the next method."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
 
     def _run(self, method, out):
+        self.start()
         step = -(-out.size // len(self.gens))
         jobs = [self.pool.submit(getattr(g, method), dtype=out.dtype, out=out[i * step:(i + 1) * step])
                 for i, g in enumerate(self.gens)]
@@ -62,22 +83,46 @@ class _NumpyThreaded:
         self._run("random", out)
 
 
-def _time_round_robin(fns: list, repeat: int) -> list[float]:
-    """Median seconds of each function, timed in turn `repeat` rounds."""
-    first = []
-    for fn in fns:  # warm-up, and how slow each one is
+class Timing(tuple):
+    """(median, fastest, slowest) seconds of one method's timed runs."""
+
+    __slots__ = ()
+
+    def __new__(cls, runs):
+        return super().__new__(cls, (statistics.median(runs), min(runs), max(runs)))
+
+    median = property(lambda self: self[0])
+    fastest = property(lambda self: self[1])
+    slowest = property(lambda self: self[2])
+
+
+def _time_round_robin(fns: list, repeat: int, settle: float = 0.0, before=None, after=None) -> list[Timing]:
+    """Each function timed in turn `repeat` rounds after a warm-up.  Before
+    every run, before[i]() (untimed) and a sleep of `settle` seconds; after
+    it, after[i]() (untimed)."""
+    before = before or [None] * len(fns)
+    after = after or [None] * len(fns)
+
+    def once(i):
+        if before[i] is not None:
+            before[i]()
+        if settle:
+            time.sleep(settle)
         t0 = time.perf_counter()
-        fn()
-        first.append(time.perf_counter() - t0)
+        fns[i]()
+        dt = time.perf_counter() - t0
+        if after[i] is not None:
+            after[i]()
+        return dt
+
+    first = [once(i) for i in range(len(fns))]  # warm-up, and how slow each one is
     times = [[] for _ in fns]
     for r in range(repeat):
-        for i, fn in enumerate(fns):
+        for i in range(len(fns)):
             if r and first[i] * (r + 1) > _SLOW:
                 continue
-            t0 = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - t0)
-    return [statistics.median(t) for t in times]
+            times[i].append(once(i))
+    return [Timing(t) for t in times]
 
 
 def _peak_rss_of_fresh_fill(n: int) -> dict:
@@ -102,7 +147,14 @@ def _peak_rss_of_fresh_fill(n: int) -> dict:
             "before_fill_mib": base_kib / 1024}
 
 
-def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None, rss_size: int = 1 << 30) -> dict:
+def default_rss_size(size: int) -> int:
+    """Elements of the peak-RSS fill: 16 times the benchmark's buffer, at
+    most 2**30 (4 GiB of float32), so that a small --size stays small."""
+    return min(1 << 30, 16 * size)
+
+
+def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None, rss_size: int | None = None,
+        settle: float = 0.05) -> dict:
     """Time every method on `size` float32 elements; return the results."""
     import fastinit
 
@@ -114,10 +166,10 @@ def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None, rss_si
     g = default_rng(0)
     np_rng = np.random.default_rng(0)
     recipe = _NumpyThreaded(nt)
-    methods = []  # (group, name, fn, itemsize, who)
+    methods = []  # (group, name, fn, itemsize, who, before, after)
 
-    def add(group, name, fn, itemsize=4, who="peer"):
-        methods.append((group, name, fn, itemsize, who))
+    def add(group, name, fn, itemsize=4, who="peer", before=None, after=None):
+        methods.append((group, name, fn, itemsize, who, before, after))
 
     try:
         import torch
@@ -138,7 +190,8 @@ def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None, rss_si
             ("uniform", "random", "uniform_", "kaiming_uniform_", "random", "he_uniform")):
         add(grp, f"numpy Generator.{np_m}(float32, out=)",
             lambda m=np_m: getattr(np_rng, m)(dtype=np.float32, out=x))
-        add(grp, f"numpy multithreaded recipe {np_m} ({nt} threads)", lambda m=np_m: getattr(recipe, m)(x))
+        add(grp, f"numpy multithreaded recipe {np_m} ({nt} threads)", lambda m=np_m: getattr(recipe, m)(x),
+            before=recipe.start, after=recipe.close)
         if torch is not None:
             add(grp, f"{tv} Tensor.{t_m}", lambda m=t_m: getattr(tx, m)())
             add(grp, f"{tv} nn.init.{t_init}", lambda m=t_init: getattr(torch.nn.init, m)(tw))
@@ -159,10 +212,12 @@ def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None, rss_si
     add("bfloat16", "fastinit he_normal float32", lambda: g.he_normal(out=w), who="fastinit")
     add("bfloat16", "fastinit he_normal bfloat16", lambda: g.he_normal(out=xb), itemsize=2, who="fastinit")
 
-    secs = _time_round_robin([m[2] for m in methods], repeat)
-    rows = [{"group": grp, "method": name, "who": who, "seconds": t, "melem_s": size / t / 1e6,
-             "gb_s": size * isz / t / 1e9} for (grp, name, _, isz, who), t in zip(methods, secs)]
-    recipe.pool.shutdown()
+    rr = dict(repeat=repeat, settle=settle)
+    secs = _time_round_robin([m[2] for m in methods], before=[m[5] for m in methods],
+                             after=[m[6] for m in methods], **rr)
+    rows = [{"group": grp, "method": name, "who": who, **_rates(t, size, isz)}
+            for (grp, name, _, isz, who, _, _), t in zip(methods, secs)]
+    recipe.close()
     f32 = next(r["melem_s"] for r in rows if r["method"] == "fastinit he_normal float32")
     bf = next(r["melem_s"] for r in rows if r["method"] == "fastinit he_normal bfloat16")
 
@@ -175,9 +230,10 @@ def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None, rss_si
             g.he_normal(out=w)
         return fn
 
-    secs = _time_round_robin([with_threads(t) for t in counts], repeat)
+    secs = _time_round_robin([with_threads(t) for t in counts], **rr)
     fastinit.set_num_threads(nt)
-    scaling = [{"threads": t, "melem_s": size / s / 1e6, "speedup": secs[0] / s} for t, s in zip(counts, secs)]
+    scaling = [{"threads": t, **_rates(s, size, 4), "speedup": secs[0].median / s.median}
+               for t, s in zip(counts, secs)]
 
     # -- each SIMD path, round robin
     def on_path(path, kind):
@@ -187,23 +243,32 @@ def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None, rss_si
         return fn
 
     avail = _simd.available()
-    secs = _time_round_robin([on_path(p, k) for p in avail for k in ("he_normal", "he_uniform")], repeat)
-    paths = [{"simd": p, "he_normal": size / secs[2 * i] / 1e6, "he_uniform": size / secs[2 * i + 1] / 1e6}
-             for i, p in enumerate(avail)]
+    secs = _time_round_robin([on_path(p, k) for p in avail for k in ("he_normal", "he_uniform")], **rr)
+    paths = [{"simd": p, "he_normal": size / secs[2 * i].median / 1e6,
+              "he_uniform": size / secs[2 * i + 1].median / 1e6} for i, p in enumerate(avail)]
 
     # -- a fresh array: allocation and first touch by the filling threads
     secs = _time_round_robin([lambda: fastinit.he_normal(w.shape, rng=0),
-                              lambda: np_rng.standard_normal(size, dtype=np.float32)], repeat)
-    fresh = {"fastinit he_normal(shape) (new array)": size / secs[0] / 1e6,
-             "numpy standard_normal(size, float32) (new array)": size / secs[1] / 1e6}
+                              lambda: np_rng.standard_normal(size, dtype=np.float32)], **rr)
+    fresh = [{"method": "fastinit he_normal(shape) (new array)", **_rates(secs[0], size, 4)},
+             {"method": "numpy standard_normal(size, float32) (new array)", **_rates(secs[1], size, 4)}]
+    if rss_size is None:
+        rss_size = default_rss_size(size)
     rss = _peak_rss_of_fresh_fill(rss_size) if rss_size else None
 
     return {
         "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "simd": _simd.current_name(),
                     "simd_available": _simd.available(), "threads": nt, "openmp": bool(_core.openmp_version())},
-        "size": size, "dtype": "float32", "repeat": repeat, "rows": rows, "threads": scaling,
+        "size": size, "dtype": "float32", "repeat": repeat, "settle": settle, "rows": rows, "threads": scaling,
         "simd_paths": paths, "fresh": fresh, "rss": rss, "bf16_vs_f32": bf / f32,
     }
+
+
+def _rates(t: Timing, size: int, itemsize: int) -> dict:
+    """Seconds and rates of a Timing: the median, and the spread (the rates
+    of the slowest and the fastest run)."""
+    return {"seconds": t.median, "melem_s": size / t.median / 1e6, "gb_s": size * itemsize / t.median / 1e9,
+            "melem_s_min": size / t.slowest / 1e6, "melem_s_max": size / t.fastest / 1e6}
 
 
 def _rate(res, method_prefix):
@@ -213,41 +278,40 @@ def _rate(res, method_prefix):
     return None
 
 
-def targets(res: dict) -> list[tuple[str, float | None, float, str]]:
-    """(claim, measured ratio, target, unit) for issue 4's targets."""
+def comparison(res: dict) -> list[tuple[str, float | None]]:
+    """(comparison, ratio of median rates) measured in this run."""
     he_n = _rate(res, "fastinit he_normal(out=)")
-    out = [
-        ("he_normal / numpy standard_normal(float32)", he_n / _rate(res, "numpy Generator.standard_normal"), 14, "x"),
-    ]
+    out = [("fastinit he_normal / numpy standard_normal(float32)",
+            he_n / _rate(res, "numpy Generator.standard_normal"))]
     k = next((r["melem_s"] for r in res["rows"] if "kaiming_normal_" in r["method"]), None)
-    out.append(("he_normal / torch kaiming_normal_", he_n / k if k else None, 5, "x"))
-    out.append(("he_uniform / numpy random(float32)",
-                _rate(res, "fastinit he_uniform") / _rate(res, "numpy Generator.random"), 5, "x"))
+    out.append(("fastinit he_normal / torch kaiming_normal_", he_n / k if k else None))
+    out.append(("fastinit he_uniform / numpy random(float32)",
+                _rate(res, "fastinit he_uniform") / _rate(res, "numpy Generator.random")))
     tt = next((r["melem_s"] for r in res["rows"] if "trunc_normal_(std=.02, a=" in r["method"]), None)
-    out.append(("truncated_normal / torch trunc_normal_ (same cut)",
-                _rate(res, "fastinit truncated_normal") / tt if tt else None, 7, "x"))
-    out.append(("bfloat16 / float32 element rate (he_normal)", res["bf16_vs_f32"], 0.9, "x"))
+    out.append(("fastinit truncated_normal / torch trunc_normal_ (same cut)",
+                _rate(res, "fastinit truncated_normal") / tt if tt else None))
+    out.append(("fastinit he_normal bfloat16 / float32 (elements per second)", res["bf16_vs_f32"]))
     two = next((s["speedup"] for s in res["threads"] if s["threads"] == 2), None)
-    out.append(("2 threads / 1 thread (he_normal)", two, 1.8, "x"))
+    out.append(("fastinit he_normal, 2 threads / 1 thread", two))
     p = {q["simd"]: q["he_normal"] for q in res["simd_paths"]}
-    out.append(("avx2 / avx512 (he_normal)", p["avx2"] / p["avx512"] if "avx2" in p and "avx512" in p else None,
-                0.5, "x"))
-    if res["rss"]:
-        lim = res["rss"]["array_mib"] + 100  # the issue's 4 GiB + 100 MiB for 2^30
-        out.append((f"peak RSS, fresh {res['rss']['elements']:,} float32 fill (MiB; at most array + 100)",
-                    res["rss"]["peak_rss_mib"], lim, "MiB"))
+    out.append(("fastinit he_normal, avx2 / avx512 path",
+                p["avx2"] / p["avx512"] if "avx2" in p and "avx512" in p else None))
     return out
+
+
+def _spread(r) -> str:
+    return f"{r['melem_s_min']:6.0f}-{r['melem_s_max']:<6.0f}"
 
 
 def report(res: dict) -> str:
     m = res["machine"]
     lines = [
         f"fastinit bench: {res['size']:,} float32 elements ({res['size'] * 4 / 2**20:.0f} MiB), median of up to "
-        f"{res['repeat']} runs after a warm-up",
+        f"{res['repeat']} runs after a warm-up (spread: the slowest and the fastest run)",
         f"machine: {m['cpu']}, {m['cores']} cores; fastinit SIMD path {m['simd']} "
         f"(available: {', '.join(m['simd_available'])}), {m['threads']} threads",
         "",
-        f"{'method':<66} {'Melem/s':>8} {'GB/s':>6} {'ratio':>7}",
+        f"{'method':<66} {'Melem/s':>8} {'spread':>13} {'GB/s':>6} {'ratio':>7}",
     ]
     refs = {"bandwidth": "numpy ndarray.fill", "normal": "numpy Generator.standard_normal",
             "uniform": "numpy Generator.random", "truncated": "torch", "bfloat16": "torch"}
@@ -259,51 +323,59 @@ def report(res: dict) -> str:
         lines.append(f"-- {group} (ratio to {ref['method']})")
         for r in rows:
             mark = "*" if r["who"] == "fastinit" else " "
-            lines.append(f"{mark}{r['method']:<65} {r['melem_s']:8.0f} {r['gb_s']:6.2f} {r['melem_s'] / ref['melem_s']:6.1f}x")
-    lines.append("-- threads (fastinit he_normal float32)")
+            lines.append(f"{mark}{r['method']:<65} {r['melem_s']:8.0f} {_spread(r)} {r['gb_s']:6.2f} "
+                         f"{r['melem_s'] / ref['melem_s']:6.1f}x")
+    lines.append("-- threads (fastinit he_normal float32; ratio to 1 thread)")
     for s in res["threads"]:
-        lines.append(f" {s['threads']:>3} threads{'':<54} {s['melem_s']:8.0f} {'':>6} {s['speedup']:6.2f}x")
+        lines.append(f" {s['threads']:>3} threads{'':<54} {s['melem_s']:8.0f} {_spread(s)} {'':>6} "
+                     f"{s['speedup']:6.2f}x")
     lines.append("-- SIMD paths (fastinit, Melem/s: he_normal, he_uniform)")
     for p in res["simd_paths"]:
         lines.append(f" {p['simd']:<65} {p['he_normal']:8.0f} {p['he_uniform']:8.0f}")
     lines.append("-- a fresh array (allocation and first touch timed)")
-    for k, v in res["fresh"].items():
-        lines.append(f" {k:<65} {v:8.0f}")
+    for r in res["fresh"]:
+        lines.append(f" {r['method']:<65} {r['melem_s']:8.0f} {_spread(r)}")
     if res["rss"]:
         r = res["rss"]
         lines.append(f"-- peak RSS (VmHWM) of a new process filling a fresh {r['elements']:,}-element float32 "
                      f"he_normal: {r['peak_rss_mib']:.0f} MiB (array {r['array_mib']:.0f} MiB; "
                      f"{r['before_fill_mib']:.0f} MiB before the fill)")
-    lines.append("-- targets (issue 4), measured in this run")
-    for claim, got, want, unit in targets(res):
-        if got is None:
-            lines.append(f" {claim:<66} {'n/a':>8}")
-            continue
-        ok = got <= want if unit == "MiB" else got >= want
-        lines.append(f" {claim:<66} {got:8.2f} {'<=' if unit == 'MiB' else '>='} {want:<7g} {'ok' if ok else 'MISSED'}")
+    lines.append("-- comparison (ratio of median rates, this run)")
+    for what, got in comparison(res):
+        lines.append(f" {what:<66} {'n/a' if got is None else f'{got:.2f}x':>8}")
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def build_parser():
+    """The command's arguments, all in one place."""
     import argparse
 
-    from . import _bench_gpu
-
-    if _bench_gpu.wants(sys.argv[1:] if argv is None else argv):
-        return _bench_gpu.main(argv)
     p = argparse.ArgumentParser(prog="fastinit bench", description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=1 << 26, help="float32 elements (default 2**26)")
     p.add_argument("--repeat", type=int, default=5, help="timed runs per method (default 5)")
     p.add_argument("--threads", type=int, default=None, help="fastinit threads (default: all)")
-    p.add_argument("--rss-size", type=int, default=1 << 30,
-                   help="elements of the fresh fill whose peak RSS is measured in a subprocess (default 2**30; 0 skips)")
+    p.add_argument("--rss-size", type=int, default=None,
+                   help="elements of the fresh fill whose peak RSS is measured in a new process "
+                        "(default: 16 x --size, at most 2**30; 0 skips it)")
+    p.add_argument("--settle", type=float, default=0.05,
+                   help="seconds to sleep before each timed run, so that the previous method's spinning "
+                        "threads go idle (default 0.05)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                    help="cuda: fastinit's GPU fills against torch's (see --device cuda -h)")
+    return p
+
+
+def main(argv=None) -> int:
+    from . import _bench_gpu
+
+    if _bench_gpu.wants(sys.argv[1:] if argv is None else argv):
+        return _bench_gpu.main(argv)
+    p = build_parser()
     a = p.parse_args(argv)
-    if a.size < 1024 or a.repeat < 1 or a.rss_size < 0:
-        p.error("--size must be at least 1024, --repeat positive, --rss-size non-negative")
-    res = run(a.size, a.repeat, a.threads, a.rss_size)
+    if a.size < 1024 or a.repeat < 1 or (a.rss_size is not None and a.rss_size < 0) or a.settle < 0:
+        p.error("--size must be at least 1024, --repeat positive, --rss-size and --settle non-negative")
+    res = run(a.size, a.repeat, a.threads, a.rss_size, a.settle)
     print(report(res))
     if a.json:
         with open(a.json, "w") as f:

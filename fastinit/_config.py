@@ -29,7 +29,6 @@ def config() -> dict:
         "openmp": f"yes (_OPENMP {omp})" if omp else "no (serial build: one thread)",
         "openmp_runtime": _openmp_runtime() if omp else "-",
         "threads": _threads.get_num_threads(),
-        "forked_child": _threads._forked,
         "simd_available": _simd.available(),
         "simd": _simd.current_name(),
     }
@@ -43,6 +42,5 @@ def show_config() -> None:
     print(f"  compiler:       {c['compiler']}")
     print(f"  openmp:         {c['openmp']}")
     print(f"  openmp runtime: {c['openmp_runtime']}")
-    print(f"  threads:        {c['threads']}" + (" (a forked child: serial, see fastinit._threads)"
-                                                    if c["forked_child"] else ""))
+    print(f"  threads:        {c['threads']}")
     print(f"  simd:           {c['simd']} (available: {', '.join(c['simd_available'])})")

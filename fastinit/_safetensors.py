@@ -11,7 +11,12 @@ A file is written to a temporary name beside the destination, filled through
 windows of a memory map (only one window is mapped at a time, so the
 process never holds the model), flushed with fsync and renamed over the
 destination atomically; an interrupted writer leaves nothing at the
-destination (and removes its temporary file unless it is killed outright).
+destination.  On Linux the file is created unnamed (O_TMPFILE) and gets a
+name only once it is complete, so even SIGKILL strands nothing; elsewhere
+(or on a filesystem without O_TMPFILE) the temporary name carries the
+writer's process id, and the next writer to the same destination removes
+those of processes that no longer exist.  Files get the mode an ordinary
+``open(path, "w")`` gives (0666 less the umask).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
-import tempfile
+import secrets
 
 import numpy as np
 
@@ -60,6 +65,152 @@ def layout(entries: list[Entry], metadata: dict | None = None) -> bytes:
     return len(raw).to_bytes(8, "little") + raw
 
 
+TMP_SUFFIX = ".fastinit-tmp"
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux tells it."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _tmp_name(path: str) -> str:
+    folder, base = os.path.split(os.path.abspath(path))
+    return os.path.join(folder, f".{base}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+
+
+def remove_stale_temps(path) -> list[str]:
+    """Remove the temporary files that killed writers left for destination
+    `path` (named ``.<name>.<pid>.<random>.fastinit-tmp``, pid no longer
+    running); return their paths."""
+    folder, base = os.path.split(os.path.abspath(os.fspath(path)))
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    prefix = f".{base}."
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(TMP_SUFFIX)):
+            continue
+        parts = name[len(prefix): -len(TMP_SUFFIX)].split(".")
+        if len(parts) != 2 or not parts[0].isdigit():
+            continue
+        pid = int(parts[0])
+        if pid != os.getpid() and not _pid_alive(pid):
+            try:
+                os.unlink(os.path.join(folder, name))
+                removed.append(os.path.join(folder, name))
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+def check_destination(path, what: str = "out") -> str:
+    """The absolute destination, or an error naming it: its folder must
+    exist (nothing is created) and it must not be a folder itself."""
+    path = os.path.abspath(os.fspath(path))
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{what}: the folder {folder!r} does not exist (create it first)")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{what}: {path!r} is a folder; give a file name, e.g. "
+                                f"{os.path.join(path, 'model.safetensors')!r}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"{what}: the folder {folder!r} is not writable")
+    return path
+
+
+class AtomicFile:
+    """A file that appears at `path` complete or not at all: `fd` is open
+    for reading and writing; commit() names it (fsync, then an atomic
+    rename over `path`), abort() drops it."""
+
+    def __init__(self, path):
+        self.path = check_destination(path)
+        self.folder = os.path.dirname(self.path)
+        self.tmp = None  # the temporary name, when the file has one
+        remove_stale_temps(self.path)
+        mode = 0o666
+        flag = getattr(os, "O_TMPFILE", 0)
+        self.fd = None
+        if flag:
+            try:
+                self.fd = os.open(self.folder, flag | os.O_RDWR | getattr(os, "O_CLOEXEC", 0), mode)
+            except OSError:  # EOPNOTSUPP, EISDIR, EINVAL: no O_TMPFILE on this filesystem
+                self.fd = None
+        if self.fd is None:
+            self.tmp = _tmp_name(self.path)
+            self.fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+        else:
+            os.fchmod(self.fd, mode & ~_umask())  # O_TMPFILE applies the umask too; make sure
+
+    def commit(self) -> None:
+        os.fsync(self.fd)
+        if self.tmp is None:  # unnamed: give it a temporary name, then rename over the destination
+            tmp = _tmp_name(self.path)
+            # linkat(AT_SYMLINK_FOLLOW) names the open file; CPython calls
+            # plain link() (which would link the /proc symlink) unless a
+            # dir_fd is given, so give the folder's.
+            dirfd = os.open(self.folder, os.O_RDONLY)
+            try:
+                os.link(f"/proc/self/fd/{self.fd}", os.path.basename(tmp), dst_dir_fd=dirfd, follow_symlinks=True)
+            finally:
+                os.close(dirfd)
+            self.tmp = tmp
+        os.close(self.fd)
+        self.fd = None
+        os.replace(self.tmp, self.path)
+        self.tmp = None
+        dirfd = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(dirfd)
+        finally:
+            os.close(dirfd)
+
+    def abort(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.tmp is not None:
+            try:
+                os.unlink(self.tmp)
+            except FileNotFoundError:
+                pass
+            self.tmp = None
+
+
+def write_atomic(path, data: bytes) -> None:
+    """Write `data` to `path` through an AtomicFile."""
+    f = AtomicFile(path)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(f.fd, view):]
+        f.commit()
+    except BaseException:
+        f.abort()
+        raise
+
+
 class Writer:
     """Write one safetensors file: `with Writer(path, entries, metadata) as w:`
     then `w.write_rows(entry, first_row, rows, fill)` for every part of every
@@ -70,17 +221,19 @@ class Writer:
         self.entries = entries
         self.header = layout(entries, metadata)
         self.size = len(self.header) + sum(e.nbytes for e in entries)
+        self.file = None
         self.fd = None
-        self.tmp = None
         self._pending = None  # written bytes not yet advised: (lo, hi)
 
     def __enter__(self):
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".fastinit-tmp", dir=folder)
-        self.fd = fd
-        os.ftruncate(fd, self.size)
-        os.pwrite(fd, self.header, 0)
+        self.file = AtomicFile(self.path)
+        self.fd = self.file.fd
+        try:
+            os.ftruncate(self.fd, self.size)
+            os.pwrite(self.fd, self.header, 0)
+        except BaseException:
+            self.file.abort()
+            raise
         return self
 
     def write_rows(self, entry: Entry, first_row: int, rows: int, fill) -> None:
@@ -127,18 +280,9 @@ class Writer:
         try:
             if exc_type is None:
                 self._advise_pending()
-                os.fsync(self.fd)
+                self.file.commit()
         finally:
-            os.close(self.fd)
-        if exc_type is not None:
-            os.unlink(self.tmp)
-            return False
-        os.replace(self.tmp, self.path)
-        dirfd = os.open(os.path.dirname(os.path.abspath(self.path)), os.O_RDONLY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
+            self.file.abort()  # a no-op after a commit
         return False
 
 

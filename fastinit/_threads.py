@@ -4,27 +4,36 @@ fastinit's threads are OpenMP threads, so the count follows OpenMP's own
 setting for the calling thread: ``OMP_NUM_THREADS``,
 ``threadpoolctl.threadpool_limits(n, user_api="openmp")`` and
 ``fastinit.set_num_threads(n)`` all change it (like ``omp_set_num_threads``,
-the latter two apply to the Python thread that calls them).
+the latter two apply to the Python thread that calls them).  Where torch (or
+any other library) loads the same ``libgomp.so.1``, its
+``torch.set_num_threads`` is that same setting.
 
-Small fills run on the calling thread alone: starting a thread team costs
-more than it saves below ``SERIAL_BELOW`` elements.
+Whatever that setting says, a fill never uses more threads than the process
+may run at once: the CPUs of its affinity mask (``os.sched_getaffinity``)
+and its cgroup CPU quota (a container's ``--cpus``), rounded up, as
+scikit-learn counts them.  The fills are compute- and memory-bound: more
+threads than CPUs only adds switching.  ``set_num_threads`` caps its
+argument the same way.
 
-A process forked from one that has run OpenMP threads cannot use them:
-libgomp's thread pool does not survive fork, and the child's first parallel
-region would wait forever.  fastinit therefore fills serially in a forked
-child (multiprocessing's 'fork' workers, say), without entering OpenMP at
-all; 'spawn' and 'forkserver' children are fresh processes and use threads.
+Small fills run on the calling thread alone: handing work to other threads
+costs more than it saves below ``SERIAL_BELOW`` elements.
+
+Fork: the compiled core never opens a parallel region on the calling thread
+(see src/fi_engine.c), so a forked child fills on all its threads even when
+its parent ran OpenMP (torch, an OpenMP BLAS, fastinit itself) before the
+fork.
 """
 
 from __future__ import annotations
 
+import math
 import os
 
 from . import _core
 from ._validate import check_positive_int
 
 # Below this many elements a fill runs serially (a bias of 4096 must not pay
-# for a thread team).  See benchmarks/test_bench_fills.py::test_small.
+# for a thread hand-off).  See benchmarks/test_bench_fills.py::test_small.
 SERIAL_BELOW = 1 << 15
 
 # The engine schedules blocks of this many elements (FI_BLOCK in
@@ -39,34 +48,87 @@ SEGMENT = 1 << 24
 SEGMENT_STRIDED = 1 << 20
 
 
-_forked = False
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
 
 
-def _after_fork_in_child() -> None:
-    global _forked
-    _forked = True
+def _cgroup_cpu_quota(root: str = "/sys/fs/cgroup", proc_cgroup: str = "/proc/self/cgroup") -> float | None:
+    """The CPU quota (CPUs, possibly fractional) of this process's cgroup and
+    its ancestors, the tightest one; None where there is none.  cgroup v2
+    (``cpu.max``) and v1 (``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``)."""
+    text = _read(proc_cgroup)
+    if text is None:
+        return None
+    quotas = []
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        path = path.strip().lstrip("/")
+        if controllers == "":  # v2: walk from the process's group up to the root
+            while True:
+                v = _read(os.path.join(root, path, "cpu.max"))
+                if v is not None:
+                    fields = v.split()
+                    if len(fields) == 2 and fields[0] != "max" and int(fields[1]) > 0:
+                        quotas.append(int(fields[0]) / int(fields[1]))
+                if not path:
+                    break
+                path = os.path.dirname(path)
+        elif "cpu" in controllers.split(","):
+            for mount in (controllers, "cpu", "cpu,cpuacct", "cpuacct,cpu"):
+                base = os.path.join(root, mount)
+                if not os.path.isdir(base):
+                    continue
+                p = path
+                while True:
+                    q, per = _read(os.path.join(base, p, "cpu.cfs_quota_us")), _read(
+                        os.path.join(base, p, "cpu.cfs_period_us"))
+                    if q is not None and per is not None and int(q) > 0 and int(per) > 0:
+                        quotas.append(int(q) / int(per))
+                    if not p:
+                        break
+                    p = os.path.dirname(p)
+                break
+    return min(quotas) if quotas else None
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+_QUOTA = _cgroup_cpu_quota()
+
+
+def cpu_limit() -> int:
+    """The CPUs this process may run on at once: its affinity mask, capped
+    by its cgroup quota (rounded up, at least 1)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    if _QUOTA is not None:
+        n = min(n, max(1, math.ceil(_QUOTA)))
+    return max(1, n)
 
 
 def get_num_threads() -> int:
-    """The number of threads a large fill uses now (in this Python thread)."""
-    return 1 if _forked else _core.openmp_max_threads()
+    """The number of threads a large fill uses now (in this Python thread):
+    OpenMP's setting, at most the CPUs this process may use."""
+    return max(1, min(_core.openmp_max_threads(), cpu_limit()))
 
 
 def set_num_threads(n: int) -> None:
     """Use n threads for large fills (in this Python thread, as OpenMP does).
-    In a forked child fills stay serial (see the module docstring)."""
+    n above the CPUs this process may use (affinity, cgroup quota) is capped
+    to them: more threads than CPUs never fill faster."""
     n = check_positive_int(n, "n")
-    if _forked:
-        return
     if not _core.openmp_version():
         if n != 1:
             raise RuntimeError("fastinit was built without OpenMP; it runs on one thread")
         return
-    _core.openmp_set_threads(n)
+    _core.openmp_set_threads(min(n, cpu_limit()))
 
 
 def threads_for(n_elements: int) -> int:

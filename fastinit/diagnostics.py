@@ -138,10 +138,12 @@ def plot(results, path) -> None:
 
     depth = len(results[0]["std"])
     n = len(results)
-    fig = plt.figure(figsize=(1.7 * depth, 2.8 + 1.6 * n))
-    grid = fig.add_gridspec(n + 1, depth, height_ratios=[2.4] + [1] * n, hspace=0.75, wspace=0.25)
-    ax = fig.add_subplot(grid[0, : depth // 2])
-    ax2 = fig.add_subplot(grid[0, depth // 2:])
+    fig = plt.figure(figsize=(1.7 * depth, 3.6 + 1.5 * n))
+    outer = fig.add_gridspec(2, 1, height_ratios=[2.6, 1.5 * n], hspace=0.28)
+    top = outer[0].subgridspec(1, 2, wspace=0.18)
+    bottom = outer[1].subgridspec(n, depth, hspace=0.55, wspace=0.12)
+    ax = fig.add_subplot(top[0, 0])
+    ax2 = fig.add_subplot(top[0, 1])
     layers = np.arange(1, depth + 1)
     floor = 1e-10  # a std of 0 (every unit equal) is drawn on the floor
     for r in results:
@@ -150,30 +152,37 @@ def plot(results, path) -> None:
     for a, title in ((ax, "std of activations"), (ax2, "std of back-propagated gradients")):
         a.set_yscale("log")
         a.set_ylim(bottom=floor / 3)
-        a.set_xlabel("layer (std 0 drawn at 1e-10)", fontsize=8)
+        a.set_xticks(layers)
+        a.set_xlabel("layer (a std of 0 is drawn at 1e-10)", fontsize=8)
         a.set_title(f"{title} ({results[0]['activation']})", fontsize=10)
         a.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower left")
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=n, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, 0.985))
     relu = results[0]["activation"] in ("relu", "leaky_relu")
-    for row, r in enumerate(results, start=1):
+    for row, r in enumerate(results):
         # one range per row, so growth and shrinkage with depth show
         acts = [a.ravel() for a in r["activations"]]
-        if relu:  # ReLU zeroes half of everything: show the rest
-            acts = [a[a != 0] for a in acts]
+        if relu:  # ReLU zeroes half of everything: show the rest (all of it when every value is 0)
+            acts = [a[a != 0] if np.any(a) else a for a in acts]
         if r["activation"] == "tanh":
             lo, hi = -1.0, 1.0
         else:
             spread = max((float(np.percentile(np.abs(a), 99.5)) for a in acts if a.size), default=0.0) or 1.0
             lo, hi = (0.0 if relu else -spread), spread
+        every_zero = not any(np.any(a) for a in acts)
         for layer in range(depth):
-            a = fig.add_subplot(grid[row, layer])
-            a.hist(acts[layer], bins=40, range=(lo, hi), color=f"C{row - 1}")
+            a = fig.add_subplot(bottom[row, layer])
+            a.hist(acts[layer], bins=40, range=(lo, hi), color=f"C{row}")
             a.set_yticks([])
-            a.tick_params(labelsize=6)
+            a.set_xticks([])  # the row's range is in its label: no offset texts to collide
             if layer == 0:
-                a.set_ylabel(r["init"], fontsize=8)
-            if row == 1:
-                a.set_title(f"layer {layer + 1}" + (" (x != 0)" if relu and layer == 0 else ""), fontsize=8)
+                a.set_ylabel(f"{r['init']}\n" + ("all 0" if every_zero else f"{lo:.2g} to {hi:.2g}"), fontsize=8)
+            if row == 0:
+                a.set_title(f"layer {layer + 1}", fontsize=8)
+    if relu:
+        fig.text(0.5, 0.005, "histograms of the nonzero activations (ReLU zeroes about half)", ha="center",
+                 fontsize=8)
     fig.savefig(path, dpi=80, bbox_inches="tight")
     plt.close(fig)
 

@@ -27,7 +27,7 @@ from . import _api
 from . import _validate as V
 from ._generator import default_rng
 from ._presets import PRESETS
-from ._safetensors import Entry, Writer
+from ._safetensors import Entry, Writer, check_destination, write_atomic
 
 __all__ = ["init_model", "load_spec", "parse_init", "PRESETS"]
 
@@ -174,28 +174,86 @@ def _shard_files(tensors, n_shards, out):
 # -------------------------------------------------------------- checkpoints
 
 
+_ST_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16"}
+
+
 class _Checkpoint:
-    """Tensors of an existing safetensors file (or a sharded one's index)."""
+    """Tensors of an existing safetensors file (or a sharded one's index),
+    read through read-only memory maps: any float dtype safetensors holds
+    (F64, F32, F16, BF16), cast once to the dtype asked for."""
 
     def __init__(self, path):
-        from safetensors import safe_open
+        from ._safetensors import read_header
 
         path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"from_checkpoint: no file {path!r}")
         if path.endswith(".json"):  # a sharded checkpoint's index: name -> file
             with open(path) as f:
                 weight_map = json.load(f)["weight_map"]
             folder = os.path.dirname(os.path.abspath(path))
             self.where = {k: os.path.join(folder, v) for k, v in weight_map.items()}
-            self.handles = {f: safe_open(f, framework="numpy") for f in set(self.where.values())}
         else:
-            self.handles = {path: safe_open(path, framework="numpy")}
-            self.where = {k: path for k in self.handles[path].keys()}
+            self.where = None
+        files = set(self.where.values()) if self.where is not None else {path}
+        self.headers, self.data_start, self.maps = {}, {}, {}
+        for f in files:
+            h = read_header(f)
+            h.pop("__metadata__", None)
+            self.headers[f] = h
+            with open(f, "rb") as fh:
+                self.data_start[f] = 8 + int.from_bytes(fh.read(8), "little")
+        if self.where is None:
+            self.where = {k: path for k in self.headers[path]}
+
+    def _entry(self, name):
+        return self.headers[self.where[name]][name]
 
     def shape(self, name):
-        return tuple(self.handles[self.where[name]].get_slice(name).get_shape()) if name in self.where else None
+        return tuple(self._entry(name)["shape"]) if name in self.where else None
 
-    def rows(self, name, first, count):
-        return self.handles[self.where[name]].get_slice(name)[first:first + count]
+    def source_dtype(self, name) -> np.dtype:
+        code = self._entry(name)["dtype"]
+        if code not in _ST_DTYPES:
+            raise TypeError(f"checkpoint tensor {name!r} has dtype {code}; only floating tensors "
+                            f"({', '.join(_ST_DTYPES)}) are copied")
+        return V.as_dtype(_ST_DTYPES[code])
+
+    def rows(self, name, first, count, dtype):
+        """Rows [first, first + count) of tensor `name`, cast once to dtype."""
+        f = self.where[name]
+        e = self._entry(name)
+        src = self.source_dtype(name)
+        shape = tuple(e["shape"])
+        row = src.itemsize * math.prod(shape[1:]) if shape else src.itemsize
+        if f not in self.maps:
+            self.maps[f] = np.memmap(f, dtype=np.uint8, mode="r")
+        begin = self.data_start[f] + e["data_offsets"][0] + first * row
+        raw = self.maps[f][begin: begin + count * row]
+        part = raw.view(src).reshape(((count,) + shape[1:]) if shape else ())
+        return cast_once(part, dtype)
+
+
+def cast_once(a: np.ndarray, dtype) -> np.ndarray:
+    """a cast to dtype with one rounding to nearest even.  float64 to
+    bfloat16 goes through float32 rounded to odd (truncated, its last bit
+    set when inexact), which makes the second rounding exact; every other
+    pair is cast directly (or exactly widened first)."""
+    dtype = np.dtype(dtype)
+    if a.dtype == dtype:
+        return np.array(a)
+    if a.dtype == np.float64 and dtype.name == "bfloat16":
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = a.astype(np.float32)
+            inexact = (y.astype(np.float64) != a) & ~np.isnan(a)
+            away = inexact & (np.abs(y.astype(np.float64)) > np.abs(a))
+            y[away] = np.nextafter(y[away], np.float32(0))
+            bits = y.view(np.uint32)
+            bits[inexact] |= np.uint32(1)
+        return y.astype(dtype)
+    if a.dtype != np.float64:
+        a = a.astype(np.float32)  # exact widening of float16/bfloat16
+    return a.astype(dtype)  # one rounding (NumPy rounds float64 to float16 directly)
 
 
 # ------------------------------------------------------------------ filling
@@ -211,15 +269,23 @@ def _chunk_rows(t: Tensor, window: int) -> int:
 def _fill(t: Tensor, view, first, rows, key_rng, ckpt):
     """Rows [first, first + rows) of tensor t into view."""
     if ckpt is not None:
-        view[...] = np.asarray(ckpt.rows(t.name, first, rows)).astype(t.dtype)
+        view[...] = ckpt.rows(t.name, first, rows, t.dtype)
         return
     name, kwargs = t.init
     fn = _INITS[name]
     part = {} if not t.shape else {"global_shape": t.shape, "index": (slice(first, first + rows),)}
-    if name in _DETERMINISTIC:
-        fn(out=view, **part, **kwargs)
-    else:
-        fn(out=view, rng=key_rng, stream=t.name, **part, **kwargs)
+    try:
+        if name in _DETERMINISTIC:
+            fn(out=view, **part, **kwargs)
+        else:
+            fn(out=view, rng=key_rng, stream=t.name, **part, **kwargs)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise type(exc)(f"tensor {t.name!r} (shape {t.shape}, {t.dtype}, {_init_text(t.init)}): {exc}") from exc
+
+
+def _init_text(init) -> str:
+    name, kwargs = init
+    return f"{name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})" if kwargs else name
 
 
 def init_model(spec, out=None, *, dtype=None, rng=None, rules=None, names=None, from_checkpoint=None,
@@ -276,26 +342,38 @@ def init_model(spec, out=None, *, dtype=None, rng=None, rules=None, names=None, 
     if shard_id is not None:
         if isinstance(shard_id, bool) or not isinstance(shard_id, int) or not 0 <= shard_id < shards:
             raise ValueError(f"shard_id must be an int in [0, {shards}), got {shard_id!r}")
+        if rng is None:
+            raise ValueError("shard_id: each writer of a sharded model needs the same explicit rng "
+                             "(a seed or a Generator); rng=None draws a fresh seed in every process")
         todo = [files[shard_id]]
     else:
         todo = files
+    index_path = _index_path(out) if shards > 1 and (shard_id is None or shard_id == 0) else None
+    for path, _ in todo:  # every destination checked before any byte is written
+        check_destination(path)
+    if index_path is not None:
+        check_destination(index_path)
+    key = "%08x%08x" % tuple(int(k) for k in g.key)
+    meta = {"format": "pt", "generator": "fastinit", "fastinit_stream_version": _stream_version(),
+            "fastinit_key": key}
+    if shard_id is not None:
+        _check_same_key(files, out, key, meta["fastinit_stream_version"], skip=files[shard_id][0])
     total_bytes = sum(t.size * t.dtype.itemsize for _, ts in todo for t in ts)
     bar = _progress(total_bytes) if progress else None
-    meta = {"format": "pt", "generator": "fastinit", "fastinit_stream_version": _stream_version(),
-            "fastinit_key": "%08x%08x" % tuple(int(k) for k in g.key)}
-    for path, ts in todo:
-        entries = [Entry(t.name, t.shape, t.dtype) for t in ts]
-        with Writer(path, entries, meta) as w:
-            for t, e in zip(ts, entries):
-                n_rows = t.shape[0] if t.shape else 1
-                step = _chunk_rows(t, window)
-                for first in range(0, n_rows, step):
-                    rows = min(step, n_rows - first)
-                    w.write_rows(e, first, rows, lambda view: _fill(t, view, first, rows, g, source[t.name]))
-                    if bar is not None:
-                        bar.update(rows * e.nbytes // max(n_rows, 1))
-    if shards > 1 and (shard_id is None or shard_id == 0):
-        _write_index(out, files)
+    with _terminate_as_exit():
+        for path, ts in todo:
+            entries = [Entry(t.name, t.shape, t.dtype) for t in ts]
+            with Writer(path, entries, meta) as w:
+                for t, e in zip(ts, entries):
+                    n_rows = t.shape[0] if t.shape else 1
+                    step = _chunk_rows(t, window)
+                    for first in range(0, n_rows, step):
+                        rows = min(step, n_rows - first)
+                        w.write_rows(e, first, rows, lambda view: _fill(t, view, first, rows, g, source[t.name]))
+                        if bar is not None:
+                            bar.update(rows * e.nbytes // max(n_rows, 1))
+        if index_path is not None:
+            _write_index(index_path, files, meta)
     if bar is not None:
         bar.close()
     seconds = time.perf_counter() - t0
@@ -310,18 +388,73 @@ def _stream_version():
     return str(STREAM_VERSION)
 
 
-def _write_index(out, files):
+def _index_path(out):
     folder, base = os.path.split(os.path.abspath(out))
     stem = base[: -len(".safetensors")] if base.endswith(".safetensors") else base
-    index = {"metadata": {"total_size": sum(t.size * t.dtype.itemsize for _, ts in files for t in ts)},
+    return os.path.join(folder, f"{stem}.safetensors.index.json")
+
+
+def _check_same_key(files, out, key, version, skip):
+    """Refuse to add a shard to files of another key or stream version: the
+    shards already present and the index must all come from one seed."""
+    from ._safetensors import read_header
+
+    found = []
+    for path, _ in files:
+        if path != skip and os.path.isfile(path):
+            try:
+                m = read_header(path).get("__metadata__", {})
+            except (OSError, ValueError):
+                raise ValueError(f"shard {path!r} exists but is not a safetensors file; remove it first") from None
+            found.append((path, m.get("fastinit_key"), m.get("fastinit_stream_version")))
+    index = _index_path(out)
+    if os.path.isfile(index):
+        try:
+            with open(index) as f:
+                m = json.load(f).get("metadata", {})
+        except (OSError, ValueError):
+            raise ValueError(f"index {index!r} exists but is not JSON; remove it first") from None
+        found.append((index, m.get("fastinit_key"), m.get("fastinit_stream_version")))
+    for path, k, v in found:
+        if k != key or v != version:
+            raise ValueError(f"shard_id: {path!r} was written with key {k} (stream version {v}), this writer "
+                             f"has key {key} (stream version {version}): the shards would not form one model. "
+                             "Use the same seed in every writer, or remove the old files")
+
+
+def _write_index(path, files, meta):
+    index = {"metadata": {"total_size": sum(t.size * t.dtype.itemsize for _, ts in files for t in ts),
+                          "fastinit_key": meta["fastinit_key"],
+                          "fastinit_stream_version": meta["fastinit_stream_version"]},
              "weight_map": {t.name: os.path.basename(p) for p, ts in files for t in ts}}
-    path = os.path.join(folder, f"{stem}.safetensors.index.json")
-    tmp = path + f".{os.getpid()}.fastinit-tmp"
-    with open(tmp, "w") as f:
-        json.dump(index, f, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, (json.dumps(index, indent=2) + "\n").encode())
+
+
+class _terminate_as_exit:
+    """In the main thread, SIGTERM raises SystemExit(143) while the block
+    runs, so the writer's cleanup runs as on Ctrl-C (KeyboardInterrupt)."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.old = None
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
+            old = signal.getsignal(signal.SIGTERM)
+            if old in (signal.SIG_DFL, None):
+                def handler(signum, frame):
+                    raise SystemExit(128 + signum)
+
+                signal.signal(signal.SIGTERM, handler)
+                self.old = old
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.old is not None:
+            signal.signal(signal.SIGTERM, self.old)
+        return False
 
 
 def _progress(total):

@@ -11,6 +11,14 @@
 
 #ifdef _OPENMP
 #include <omp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
 #endif
 #ifdef __linux__
 #include <errno.h>
@@ -222,6 +230,231 @@ static void fill_range(const fi_params *p, const fi_layout *L, uint64_t lo, uint
     }
 }
 
+/* ------------------------------------------------------- parallel fills
+ *
+ * A parallel fill never opens an OpenMP team on the calling thread.  The
+ * calling thread fills the last 1/nthreads of the blocks itself while a
+ * "runner", a thread of fastinit's own (one per calling thread, created at
+ * its first parallel fill), fills the rest: alone for two threads, else as
+ * the master of an OpenMP team of nthreads - 1.
+ *
+ * Why: libgomp keeps a thread pool per master thread, and after fork(2) the
+ * child's copy of the forking thread still points at the parent's pool,
+ * whose threads do not exist in the child; its next parallel region waits
+ * for them forever.  That happens whoever ran OpenMP in the parent (torch,
+ * an OpenMP BLAS, scikit-learn: one libgomp.so.1 serves them all), and even
+ * when fastinit was first loaded after the fork.  A runner created in this
+ * process has never been a master anywhere else, so its pool is always this
+ * process's own.  A pthread_atfork child handler forgets the runners a child
+ * inherits (their threads did not survive the fork), so forked children get
+ * fresh ones and fill on all their threads.
+ *
+ * The calling thread works instead of waiting, so no core idles and no
+ * thread spins while the others compute; the hand-off is a flag the runner
+ * polls for a while after each fill (then sleeps on a condition variable).
+ * A runner blocks every signal (so do the OpenMP threads it starts), so
+ * Ctrl-C reaches the thread that handles it, and it exits when its calling
+ * thread exits (a thread-specific destructor). */
+
+#ifdef _OPENMP
+/* Polls of a hand-off word before sleeping on it (the runner after a fill:
+ * the next one often follows at once; the caller after its share: the
+ * runner's ends about when its own does). */
+#define FI_SPIN_RUNNER 4000
+#define FI_SPIN_CALLER 8000
+#if defined(__x86_64__) || defined(__i386__)
+#define FI_PAUSE() __builtin_ia32_pause()
+#else
+#define FI_PAUSE() __asm__ __volatile__("" ::: "memory")
+#endif
+
+/* Sleep while *w == v (or not: spurious wake-ups are fine), and wake the
+ * sleepers on w: a futex on Linux, else a yield. */
+static void word_wait(uint32_t *w, uint32_t v)
+{
+#ifdef __linux__
+    syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+#else
+    (void)w, (void)v;
+    sched_yield();
+#endif
+}
+
+static void word_wake(uint32_t *w)
+{
+#ifdef __linux__
+    syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+#else
+    (void)w;
+#endif
+}
+
+/* Wait until *w != v: poll `spin` times, then sleep (announcing it in
+ * *sleeping, which the waker reads after changing *w). */
+static void await_change(uint32_t *w, uint32_t v, uint32_t *sleeping, int spin)
+{
+    for (int i = 0; i < spin; i++) {
+        if (__atomic_load_n(w, __ATOMIC_ACQUIRE) != v)
+            return;
+        if (i % 64 == 63) /* the other side may be waiting for this CPU */
+            sched_yield();
+        else
+            FI_PAUSE();
+    }
+    for (;;) {
+        __atomic_store_n(sleeping, 1, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(w, __ATOMIC_SEQ_CST) != v)
+            break;
+        word_wait(w, v);
+        if (__atomic_load_n(w, __ATOMIC_ACQUIRE) != v)
+            break;
+    }
+    __atomic_store_n(sleeping, 0, __ATOMIC_RELAXED);
+}
+
+static void publish(uint32_t *w, uint32_t v, uint32_t *sleeping)
+{
+    __atomic_store_n(w, v, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(sleeping, __ATOMIC_SEQ_CST))
+        word_wake(w);
+}
+
+typedef struct fi_runner {
+    pthread_t thread;
+    uint32_t posted, done;                  /* sequence numbers of work posted and finished */
+    uint32_t runner_sleeps, caller_sleeps;  /* set while that side sleeps */
+    int quit;
+    /* the posted work: blocks [0, nblocks) of FI_BLOCK elements from lo, up to hi */
+    const fi_params *p;
+    const fi_layout *L;
+    uint64_t lo, hi;
+    int64_t nblocks;
+    int nthreads;
+    fi_run_fn run;
+    size_t isz;
+} fi_runner;
+
+static __thread fi_runner *fi_my_runner;
+static pthread_key_t fi_runner_key;
+static int fi_runner_key_ok;
+
+static void fill_blocks(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, int64_t b0,
+                        int64_t b1, fi_run_fn run, size_t isz)
+{
+    uint64_t a = lo + (uint64_t)b0 * FI_BLOCK;
+    uint64_t e = hi - lo > (uint64_t)b1 * FI_BLOCK ? lo + (uint64_t)b1 * FI_BLOCK : hi;
+    fill_range(p, L, a, e, run, isz);
+}
+
+static void runner_work(const fi_runner *R)
+{
+    if (R->nthreads <= 1) {
+        fill_blocks(R->p, R->L, R->lo, R->hi, 0, R->nblocks, R->run, R->isz);
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(R->nthreads)
+    for (int64_t b = 0; b < R->nblocks; b++)
+        fill_blocks(R->p, R->L, R->lo, R->hi, b, b + 1, R->run, R->isz);
+}
+
+static void *runner_main(void *arg)
+{
+    fi_runner *R = arg;
+    uint32_t seen = 0;
+    for (;;) {
+        await_change(&R->posted, seen, &R->runner_sleeps, FI_SPIN_RUNNER);
+        seen = __atomic_load_n(&R->posted, __ATOMIC_ACQUIRE);
+        if (R->quit)
+            return NULL;
+        runner_work(R);
+        publish(&R->done, seen, &R->caller_sleeps);
+    }
+}
+
+/* The calling thread exits: so does its runner. */
+static void runner_destroy(void *arg)
+{
+    fi_runner *R = arg;
+    R->quit = 1;
+    publish(&R->posted, R->posted + 1, &R->runner_sleeps);
+    pthread_join(R->thread, NULL);
+    free(R);
+}
+
+/* In a forked child: the runners of the parent's threads are gone (their
+ * memory is left alone). */
+static void runner_after_fork_child(void)
+{
+    fi_my_runner = NULL;
+    if (fi_runner_key_ok)
+        pthread_setspecific(fi_runner_key, NULL);
+}
+
+__attribute__((constructor)) static void runner_at_load(void)
+{
+    fi_runner_key_ok = pthread_key_create(&fi_runner_key, runner_destroy) == 0;
+    pthread_atfork(NULL, NULL, runner_after_fork_child);
+}
+
+static fi_runner *runner_get(void)
+{
+    if (fi_my_runner != NULL || !fi_runner_key_ok)
+        return fi_my_runner;
+    fi_runner *R = calloc(1, sizeof *R);
+    if (R == NULL)
+        return NULL;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* the runner inherits this mask */
+    int rc = pthread_create(&R->thread, NULL, runner_main, R);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        free(R);
+        return NULL;
+    }
+    if (pthread_setspecific(fi_runner_key, R) != 0) {
+        runner_destroy(R); /* no destructor would stop it: stop it now */
+        return NULL;
+    }
+    fi_my_runner = R;
+    return R;
+}
+
+/* Fill [lo, hi) on nthreads threads; 0 where it cannot (then the caller
+ * fills serially). */
+static int fi_parallel_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, int nthreads,
+                            fi_run_fn run, size_t isz)
+{
+    if (omp_in_parallel()) /* inside the caller's own team: no nested team */
+        return 0;
+    fi_runner *R = runner_get();
+    if (R == NULL)
+        return 0;
+    const int64_t nblocks = (int64_t)((hi - lo + FI_BLOCK - 1) / FI_BLOCK);
+    const int64_t mine = nblocks / nthreads; /* >= 1: nthreads <= nblocks */
+    R->p = p;
+    R->L = L;
+    R->lo = lo;
+    R->hi = hi;
+    R->nblocks = nblocks - mine;
+    R->nthreads = nthreads - 1;
+    R->run = run;
+    R->isz = isz;
+    const uint32_t seq = R->posted + 1;
+    publish(&R->posted, seq, &R->runner_sleeps);
+    fill_blocks(p, L, lo, hi, nblocks - mine, nblocks, run, isz);
+    await_change(&R->done, seq - 1, &R->caller_sleeps, FI_SPIN_CALLER);
+    return 1;
+}
+#else
+static int fi_parallel_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, int nthreads,
+                            fi_run_fn run, size_t isz)
+{
+    (void)p, (void)L, (void)lo, (void)hi, (void)nthreads, (void)run, (void)isz;
+    return 0;
+}
+#endif
+
 int fi_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, int nthreads, int isa)
 {
     size_t isz = fi_itemsize(p->dtype);
@@ -240,16 +473,8 @@ int fi_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, in
     const int64_t nblocks = (int64_t)((n + FI_BLOCK - 1) / FI_BLOCK);
     if (nthreads > nblocks)
         nthreads = (int)nblocks;
-    if (nthreads <= 1) { /* no thread team for small fills */
-        fill_range(p, L, lo, hi, run, isz);
-        return FI_OK;
-    }
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int64_t b = 0; b < nblocks; b++) {
-        uint64_t b_lo = lo + (uint64_t)b * FI_BLOCK;
-        uint64_t b_hi = hi - b_lo > FI_BLOCK ? b_lo + FI_BLOCK : hi;
-        fill_range(p, L, b_lo, b_hi, run, isz);
-    }
+    if (nthreads <= 1 || !fi_parallel_fill(p, L, lo, hi, nthreads, run, isz))
+        fill_range(p, L, lo, hi, run, isz); /* no thread team for small fills */
     return FI_OK;
 }
 

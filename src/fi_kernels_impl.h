@@ -20,10 +20,15 @@
 #include "fi_simd.h"
 #include "philox.h"
 
-/* Groups per step: enough independent work to hide latencies, few enough to
- * stay in registers (32 vector registers with AVX-512, 16 otherwise). */
-#if defined(__AVX512F__)
-#define FI_U 2
+/* Groups per step: enough independent Philox blocks to hide the multiply
+ * latency, few enough to stay in registers (32 vector registers with
+ * AVX-512, 16 otherwise).  llvm-mca cycles per value, 32-bit kinds
+ * (benchmarks/PERFORMANCE.md): AVX-512 best at 3-4 (4 divides the engine's
+ * block), AVX2 at 3-4 though 4 spills. */
+#if defined(FI_U_OVERRIDE) /* benchmarks/kernel_counts.sh tries other widths */
+#define FI_U FI_U_OVERRIDE
+#elif defined(__AVX512F__)
+#define FI_U 4
 #elif defined(__AVX2__)
 #define FI_U 4
 #else
@@ -57,8 +62,7 @@ FI_AI void step32(int U, int kind, const fi_rkeys *K, uint64_t stream, uint64_t 
         FI_UNROLL for (int u = 0; u < U; u++) {
             FI_UNROLL for (int k = 0; k < 4; k++) {
                 fi_vf v = t->a + t->b * fi_v_unit(c[u][k]);
-                v = fi_select(v < lo, lo, v);
-                z[u][k] = fi_select(v > hi, hi, v);
+                z[u][k] = fi_clamp_hi(fi_clamp_lo(v, lo), hi);
             }
         }
     } else if (kind == FI_KIND_TRUNCNORM) {

@@ -36,18 +36,16 @@ typedef float fi_vf __attribute__((vector_size(FI_VB)));
 typedef uint32_t fi_vu __attribute__((vector_size(FI_VB)));
 typedef int32_t fi_vi __attribute__((vector_size(FI_VB)));
 
-FI_AI fi_vu fi_splat_u(uint32_t x)
-{
-    fi_vu v;
-    FI_UNROLL for (int i = 0; i < FI_VW; i++) v[i] = x;
-    return v;
-}
+/* Every lane x.  (A scalar operand of a vector operation is broadcast: one
+ * instruction.  A loop over the lanes became one masked broadcast per lane
+ * with AVX-512.) */
+FI_AI fi_vu fi_splat_u(uint32_t x) { return (fi_vu){0} + x; }
 
-FI_AI fi_vf fi_splat_f(float x)
+FI_AI fi_vf fi_splat_f(float x) /* by its bits: -0.0 stays -0.0 */
 {
-    fi_vf v;
-    FI_UNROLL for (int i = 0; i < FI_VW; i++) v[i] = x;
-    return v;
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    return (fi_vf)fi_splat_u(u);
 }
 
 /* int32 lanes to float, round to nearest even (as a scalar conversion). */
@@ -56,6 +54,36 @@ FI_AI fi_vf fi_cvt(fi_vi x) { return __builtin_convertvector(x, fi_vf); }
 /* Lane-wise select: m is -1 (take a) or 0 (take b), as comparisons give. */
 FI_AI fi_vf fi_select(fi_vi m, fi_vf a, fi_vf b) { return (fi_vf)(((fi_vi)a & m) | ((fi_vi)b & ~m)); }
 
+/* lo > x ? lo : x and hi < x ? hi : x, lane-wise: exactly what
+ * fi_select(x < lo, lo, x) and fi_select(x > hi, hi, x) give (NaN and signed
+ * zeros included: maxps/minps return their second operand unless the first
+ * compares greater/less), in one instruction. */
+FI_AI fi_vf fi_clamp_lo(fi_vf x, fi_vf lo)
+{
+#if defined(__AVX512F__)
+    return (fi_vf)_mm512_max_ps((__m512)lo, (__m512)x);
+#elif defined(__AVX2__)
+    return (fi_vf)_mm256_max_ps((__m256)lo, (__m256)x);
+#elif defined(__SSE2__)
+    return (fi_vf)_mm_max_ps((__m128)lo, (__m128)x);
+#else
+    return fi_select(x < lo, lo, x);
+#endif
+}
+
+FI_AI fi_vf fi_clamp_hi(fi_vf x, fi_vf hi)
+{
+#if defined(__AVX512F__)
+    return (fi_vf)_mm512_min_ps((__m512)hi, (__m512)x);
+#elif defined(__AVX2__)
+    return (fi_vf)_mm256_min_ps((__m256)hi, (__m256)x);
+#elif defined(__SSE2__)
+    return (fi_vf)_mm_min_ps((__m128)hi, (__m128)x);
+#else
+    return fi_select(x > hi, hi, x);
+#endif
+}
+
 /* Whether any lane of a comparison mask is set. */
 FI_AI int fi_any(fi_vi m)
 {
@@ -63,6 +91,8 @@ FI_AI int fi_any(fi_vi m)
     return _mm512_test_epi32_mask((__m512i)m, (__m512i)m) != 0;
 #elif defined(__AVX2__)
     return !_mm256_testz_si256((__m256i)m, (__m256i)m);
+#elif defined(__SSE2__)
+    return _mm_movemask_epi8((__m128i)m) != 0;
 #else
     int32_t acc = 0;
     FI_UNROLL for (int i = 0; i < FI_VW; i++) acc |= m[i];
@@ -77,6 +107,8 @@ FI_AI fi_vf fi_vsqrt(fi_vf x)
     return (fi_vf)_mm512_sqrt_ps((__m512)x);
 #elif defined(__AVX2__)
     return (fi_vf)_mm256_sqrt_ps((__m256)x);
+#elif defined(__SSE2__)
+    return (fi_vf)_mm_sqrt_ps((__m128)x);
 #else
     fi_vf r;
     FI_UNROLL for (int i = 0; i < FI_VW; i++) r[i] = __builtin_sqrtf(x[i]);
@@ -88,15 +120,26 @@ FI_AI fi_vf fi_vsqrt(fi_vf x)
 FI_AI void fi_mulhilo(fi_vu a, uint32_t m, fi_vu *hi, fi_vu *lo)
 {
 #if defined(__AVX512F__)
+    /* the odd lanes reach the multiplier and the halves their places by
+     * in-lane shuffles, not 64-bit shifts: on Intel cores 512-bit shifts and
+     * multiplies share one port, shuffles use another */
     const __m512i M = _mm512_set1_epi64(m), A = (__m512i)a;
-    __m512i pe = _mm512_mul_epu32(A, M), po = _mm512_mul_epu32(_mm512_srli_epi64(A, 32), M);
-    *hi = (fi_vu)_mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
-    *lo = (fi_vu)_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32));
+    __m512i pe = _mm512_mul_epu32(A, M), po = _mm512_mul_epu32(_mm512_shuffle_epi32(A, _MM_PERM_DDBB), M);
+    *hi = (fi_vu)_mm512_mask_blend_epi32(0xAAAA, _mm512_shuffle_epi32(pe, _MM_PERM_DDBB), po);
+    *lo = (fi_vu)_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_shuffle_epi32(po, _MM_PERM_CCAA));
 #elif defined(__AVX2__)
     const __m256i M = _mm256_set1_epi64x(m), A = (__m256i)a;
     __m256i pe = _mm256_mul_epu32(A, M), po = _mm256_mul_epu32(_mm256_srli_epi64(A, 32), M);
     *hi = (fi_vu)_mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
     *lo = (fi_vu)_mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+#elif defined(__SSE2__)
+    /* no blend in SSE2: gather the halves with shuffles and interleaves */
+    const __m128i M = _mm_set1_epi64x(m), A = (__m128i)a;
+    __m128i pe = _mm_mul_epu32(A, M), po = _mm_mul_epu32(_mm_srli_epi64(A, 32), M);
+    *hi = (fi_vu)_mm_unpacklo_epi32(_mm_shuffle_epi32(pe, _MM_SHUFFLE(3, 1, 3, 1)),
+                                    _mm_shuffle_epi32(po, _MM_SHUFFLE(3, 1, 3, 1)));
+    *lo = (fi_vu)_mm_unpacklo_epi32(_mm_shuffle_epi32(pe, _MM_SHUFFLE(2, 0, 2, 0)),
+                                    _mm_shuffle_epi32(po, _MM_SHUFFLE(2, 0, 2, 0)));
 #else
     FI_UNROLL for (int i = 0; i < FI_VW; i++) {
         uint64_t p = (uint64_t)a[i] * m;
@@ -132,6 +175,14 @@ FI_AI void fi_store4(fi_vu c0, fi_vu c1, fi_vu c2, fi_vu c3, void *dst)
     _mm256_storeu_si256((__m256i *)(o + 32), _mm256_permute2x128_si256(a2, a3, 0x20));
     _mm256_storeu_si256((__m256i *)(o + 64), _mm256_permute2x128_si256(a0, a1, 0x31));
     _mm256_storeu_si256((__m256i *)(o + 96), _mm256_permute2x128_si256(a2, a3, 0x31));
+#elif defined(__SSE2__)
+    __m128i t0 = _mm_unpacklo_epi32((__m128i)c0, (__m128i)c1), t1 = _mm_unpackhi_epi32((__m128i)c0, (__m128i)c1);
+    __m128i t2 = _mm_unpacklo_epi32((__m128i)c2, (__m128i)c3), t3 = _mm_unpackhi_epi32((__m128i)c2, (__m128i)c3);
+    char *o = dst;
+    _mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi64(t0, t2));
+    _mm_storeu_si128((__m128i *)(o + 16), _mm_unpackhi_epi64(t0, t2));
+    _mm_storeu_si128((__m128i *)(o + 32), _mm_unpacklo_epi64(t1, t3));
+    _mm_storeu_si128((__m128i *)(o + 48), _mm_unpackhi_epi64(t1, t3));
 #else
     uint32_t t[4 * FI_VW];
     FI_UNROLL for (int j = 0; j < FI_VW; j++) {

@@ -390,3 +390,9 @@ def test_large_bounded_fills_stay_in_bounds(dtype):
     assert u.min() >= -0.5 and u.max() < 0.5 and abs(u.mean()) < 1e-3
     t = fastinit.truncated_normal((n,), 0.0, 1.0, -1.0, 0.5, dtype=dt, rng=0).astype(np.float64)
     assert t.min() >= -1.0 and t.max() <= 0.5 and t.min() < -0.99 and t.max() > 0.49
+
+
+@pytest.mark.parametrize("name", ["he_normal", "kaiming_normal", "glorot_uniform", "truncated_normal", "sparse"])
+def test_an_unknown_keyword_names_the_module_function(name):
+    with pytest.raises(TypeError, match=rf"^fastinit\.{name}\(\) got an unexpected keyword argument 'bogus'$"):
+        getattr(fastinit, name)((4, 4), rng=0, bogus=1)

@@ -2,10 +2,8 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import ml_dtypes
 import numpy as np
@@ -147,26 +145,12 @@ def test_a_failing_writer_leaves_no_file(tmp_path, monkeypatch):
     assert not os.listdir(tmp_path)  # neither the destination nor the temporary file
 
 
-def test_a_killed_writer_leaves_no_destination(tmp_path):
-    spec = {f"w{i}": (4096, 4096) for i in range(16)}  # 1 GiB of float32
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
-    dest = tmp_path / "m.safetensors"
-    p = subprocess.Popen([sys.executable, "-m", "fastinit", "init-model", "--spec", str(tmp_path / "spec.json"),
-                          "--out", str(dest), "--seed", "0", "--no-progress"], cwd=tmp_path)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any("fastinit-tmp" in f for f in os.listdir(tmp_path)):
-        time.sleep(0.005)
-    time.sleep(0.05)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    assert p.returncode == -signal.SIGKILL
-    assert not dest.exists()
-
-
 def test_shards_from_separate_processes_equal_the_single_file(tmp_path):
     single = tmp_path / "one" / "model.safetensors"
+    single.parent.mkdir()
     fastinit.init_model("tiny-llama-test", single, rng=2, dtype="bfloat16")
     outdir = tmp_path / "sharded"
+    outdir.mkdir()
     procs = [subprocess.Popen([sys.executable, "-m", "fastinit", "init-model", "--preset", "tiny-llama-test",
                                "--out", str(outdir / "model.safetensors"), "--seed", "2", "--dtype", "bfloat16",
                                "--shards", "3", "--shard-id", str(i), "--no-progress"], cwd=tmp_path,

@@ -38,8 +38,17 @@ def serial_digest():
         fastinit.set_num_threads(fastinit._core.openmp_max_threads())
 
 
+@pytest.fixture
+def many_cpus(monkeypatch):
+    """Let thread counts above this machine's CPUs through (their values
+    must not change either)."""
+    from fastinit import _threads
+
+    monkeypatch.setattr(_threads, "cpu_limit", lambda: 64)
+
+
 @pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
-def test_thread_counts_give_identical_bytes(threads, serial_digest, n_threads):
+def test_thread_counts_give_identical_bytes(threads, many_cpus, serial_digest, n_threads):
     if not fastinit._core.openmp_version() and n_threads > 1:
         pytest.skip("serial build")
     fastinit.set_num_threads(n_threads)
@@ -47,7 +56,7 @@ def test_thread_counts_give_identical_bytes(threads, serial_digest, n_threads):
     assert _digest(_fills()) == serial_digest
 
 
-def test_threadpoolctl_limits_are_honoured(threads, serial_digest):
+def test_threadpoolctl_limits_are_honoured(threads, many_cpus, serial_digest):
     if not fastinit._core.openmp_version():
         pytest.skip("serial build")
     fastinit.set_num_threads(4)
@@ -66,6 +75,63 @@ def test_small_fills_do_not_start_a_thread_team():
 
     assert _threads.threads_for(4096) == 1
     assert _threads.threads_for(_threads.SERIAL_BELOW - 1) == 1
+
+
+def test_thread_count_never_exceeds_the_usable_cpus(threads):
+    """set_num_threads(10**6) is capped to the CPUs of the affinity mask and
+    cgroup quota; the fill still gives the serial bytes."""
+    from fastinit import _threads
+
+    if not fastinit._core.openmp_version():
+        pytest.skip("serial build")
+    fastinit.set_num_threads(10**6)
+    assert fastinit.get_num_threads() == _threads.cpu_limit() <= len(__import__("os").sched_getaffinity(0))
+    assert fastinit._core.openmp_max_threads() == _threads.cpu_limit()  # OpenMP's setting was capped too
+    want = fastinit.default_rng(5).standard_normal(1 << 20, dtype=np.float32)
+    fastinit.set_num_threads(1)
+    np.testing.assert_array_equal(bits(fastinit.default_rng(5).standard_normal(1 << 20, dtype=np.float32)),
+                                  bits(want))
+
+
+def test_omp_num_threads_above_the_cpus_is_capped(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = "import fastinit, fastinit._threads as t; print(fastinit.get_num_threads(), t.cpu_limit())"
+    env = dict(os.environ, OMP_NUM_THREADS="1000")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path,
+                         timeout=120, check=True).stdout.split()
+    assert out[0] == out[1]
+    env["OMP_NUM_THREADS"] = "1"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path,
+                         timeout=120, check=True).stdout.split()
+    assert out[0] == "1"
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_cgroup_cpu_quota_is_read_as_scikit_learn_reads_it(tmp_path, version):
+    from fastinit._threads import _cgroup_cpu_quota
+
+    proc = tmp_path / "cgroup"
+    if version == "v2":
+        proc.write_text("0::/a/b\n")
+        (tmp_path / "a" / "b").mkdir(parents=True)
+        (tmp_path / "a" / "b" / "cpu.max").write_text("max 100000\n")
+        (tmp_path / "a" / "cpu.max").write_text("250000 100000\n")  # a parent's quota binds
+        assert _cgroup_cpu_quota(str(tmp_path), str(proc)) == 2.5
+        (tmp_path / "a" / "cpu.max").write_text("max 100000\n")
+        assert _cgroup_cpu_quota(str(tmp_path), str(proc)) is None
+    else:
+        proc.write_text("4:memory:/x\n3:cpu,cpuacct:/docker/c1\n")
+        d = tmp_path / "cpu,cpuacct" / "docker" / "c1"
+        d.mkdir(parents=True)
+        (d / "cpu.cfs_quota_us").write_text("150000\n")
+        (d / "cpu.cfs_period_us").write_text("100000\n")
+        assert _cgroup_cpu_quota(str(tmp_path), str(proc)) == 1.5
+        (d / "cpu.cfs_quota_us").write_text("-1\n")
+        assert _cgroup_cpu_quota(str(tmp_path), str(proc)) is None
+    assert _cgroup_cpu_quota(str(tmp_path), str(tmp_path / "missing")) is None
 
 
 def test_set_num_threads_rejects_bad_values():

@@ -27,11 +27,13 @@ def _child_fill(q):
 
 
 def test_fork_after_a_parallel_fill_does_not_hang(threads):
-    """libgomp's thread pool does not survive fork: a child's parallel region
-    would wait forever.  fastinit fills serially in a forked child."""
+    """libgomp's thread pool does not survive fork; fastinit never opens a
+    parallel region on the calling thread, so a forked child fills on all
+    its threads."""
     if not fastinit._core.openmp_version():
         pytest.skip("serial build")
     fastinit.set_num_threads(2)
+    parent_threads = fastinit.get_num_threads()
     fastinit.default_rng(0).standard_normal(out=np.empty(1 << 22, dtype=np.float32))  # the parent's team exists
     ctx = mp.get_context("fork")
     q = ctx.Queue()
@@ -43,9 +45,102 @@ def test_fork_after_a_parallel_fill_does_not_hang(threads):
         p.kill()
     assert not hung and p.exitcode == 0
     head, child_threads = q.get(timeout=5)
-    assert child_threads == 1
+    assert child_threads == parent_threads
     want = fastinit.default_rng(1).standard_normal(1 << 22, dtype=np.float32)[:8]
     assert head == bits(want).tolist()
+
+
+def _run_forking_script(script, tmp_path, timeout=120):
+    """Run a script in its own session; kill the whole session (a hung
+    grandchild included) if it outlives `timeout`."""
+    import os
+    import signal
+
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         cwd=tmp_path, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        pytest.fail(f"a fill in a forked child hung (no answer in {timeout} s)")
+    assert p.returncode == 0, err
+    return out
+
+
+FORK_AFTER_TORCH = r"""
+import hashlib, os, sys
+import torch
+torch.set_num_threads(2)
+torch.randn(1 << 24).exp_()  # torch's OpenMP team now exists (the same libgomp.so.1 as fastinit's)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:  # the child imports fastinit only now
+    import fastinit
+    x = fastinit.he_normal((4096, 4096), rng=0)
+    os.write(w, f"{hashlib.sha256(x.tobytes()).hexdigest()} {fastinit.get_num_threads()}".encode())
+    os._exit(0)
+os.close(w)
+_, status = os.waitpid(pid, 0)
+print(os.read(r, 200).decode(), os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_fork_after_another_librarys_openmp_does_not_hang(tmp_path):
+    """torch ran OpenMP, the process forked, the child imported fastinit and
+    filled in parallel: it used to wait forever on the parent's threads."""
+    torch = pytest.importorskip("torch")
+    del torch
+    if not fastinit._core.openmp_version():
+        pytest.skip("serial build")
+    digest, child_threads, code = _run_forking_script(FORK_AFTER_TORCH, tmp_path).split()
+    assert code == "0"
+    assert int(child_threads) == min(2, fastinit._threads.cpu_limit())  # torch's setting is OpenMP's
+    want = fastinit.he_normal((4096, 4096), rng=0)
+    import hashlib
+
+    assert digest == hashlib.sha256(want.tobytes()).hexdigest()
+
+
+FORK_WORKERS = r"""
+import hashlib, multiprocessing as mp, sys
+import numpy as np
+kind = sys.argv[1]
+if kind == "torch":
+    import torch
+    torch.set_num_threads(2)
+    torch.randn(1 << 24).exp_()
+else:  # fastinit's own parallel fill in the parent, then fork
+    import fastinit
+    fastinit.set_num_threads(2)
+    fastinit.default_rng(7).standard_normal(1 << 22, dtype=np.float32)
+
+def work(i):
+    import fastinit
+    x = fastinit.default_rng(i).standard_normal(1 << 22, dtype=np.float32)
+    return hashlib.sha256(x.tobytes()).hexdigest()
+
+if __name__ == "__main__":
+    with mp.get_context("fork").Pool(2) as pool:
+        print(" ".join(pool.map(work, range(4))))
+"""
+
+
+@pytest.mark.parametrize("parent", ["torch", "fastinit"])
+def test_multiprocessing_fork_workers_fill_after_openmp_in_the_parent(tmp_path, parent):
+    if parent == "torch":
+        pytest.importorskip("torch")
+    if not fastinit._core.openmp_version():
+        pytest.skip("serial build")
+    script = tmp_path / "workers.py"
+    script.write_text(FORK_WORKERS)
+    code = f"import sys; sys.argv = ['workers.py', {parent!r}]; exec(open({str(script)!r}).read())"
+    got = _run_forking_script(code, tmp_path).split()
+    import hashlib
+
+    want = [hashlib.sha256(fastinit.default_rng(i).standard_normal(1 << 22, dtype=np.float32).tobytes()).hexdigest()
+            for i in range(4)]
+    assert got == want
 
 
 # ------------------------------------------------------------------- Ctrl-C
@@ -106,6 +201,41 @@ def test_eight_python_threads_filling_at_once_get_their_own_results():
         t.join()
     for i in range(8):
         np.testing.assert_array_equal(bits(got[i]), bits(want[i]))
+
+
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_threads_that_fill_in_parallel_leave_no_threads_behind(threads, monkeypatch, n_threads):
+    """Each calling thread's helper thread (and its OpenMP team) ends with it."""
+    import os
+
+    from fastinit import _threads
+
+    if not fastinit._core.openmp_version() or not os.path.isdir("/proc/self/task"):
+        pytest.skip("serial build, or no /proc")
+    monkeypatch.setattr(_threads, "cpu_limit", lambda: 64)
+    want = fastinit.default_rng(3).standard_normal(1 << 18, dtype=np.float32)
+
+    def work(out):
+        fastinit.set_num_threads(n_threads)
+        out.append(fastinit.default_rng(3).standard_normal(1 << 18, dtype=np.float32))
+
+    def run_batch():
+        outs = []
+        ts = [threading.Thread(target=work, args=(outs,)) for _ in range(6)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return outs
+
+    run_batch()  # any lazily started threads of the libraries exist now
+    before = len(os.listdir("/proc/self/task"))
+    for _ in range(3):
+        outs = run_batch()
+        assert len(outs) == 6
+        for o in outs:
+            np.testing.assert_array_equal(bits(o), bits(want))
+    assert len(os.listdir("/proc/self/task")) <= before
 
 
 # ------------------------------------------------------------ hostile input

@@ -67,8 +67,6 @@ def run(size: int = 1 << 30, repeat: int = 5, check: bool = True) -> dict:
     import numpy as np
 
     methods, torch = _methods()
-    if not torch.cuda.is_available():
-        raise SystemExit("fastinit bench --device cuda: no CUDA device")
     rows = 4096
     shape = (size // rows, rows)
     n = shape[0] * shape[1]
@@ -186,6 +184,10 @@ def main(argv=None) -> int:
     p.add_argument("--sweep", action="store_true",
                    help="instead: Gelem/s of fastinit's kernels under each launch shape (blocks, warps)")
     a = p.parse_args(sys.argv[1:] if argv is None else argv)
+    import torch
+
+    if not torch.cuda.is_available():
+        raise SystemExit("fastinit bench --device cuda: no CUDA device")
     if a.sweep:
         rows = []
         print(f" {'dtype':<9} {'operation':<18} {'block':>5} {'warps':>5} {'Gelem/s':>8}", flush=True)

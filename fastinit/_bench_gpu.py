@@ -67,8 +67,6 @@ def run(size: int = 1 << 30, repeat: int = 5, check: bool = True) -> dict:
     import numpy as np
 
     methods, torch = _methods()
-    if not torch.cuda.is_available():
-        raise SystemExit("fastinit bench --device cuda: no CUDA device")
     rows = 4096
     shape = (size // rows, rows)
     n = shape[0] * shape[1]
@@ -106,6 +104,38 @@ def run(size: int = 1 << 30, repeat: int = 5, check: bool = True) -> dict:
         del t
         torch.cuda.empty_cache()
     return res
+
+
+def sweep(size: int = 1 << 30, repeat: int = 3):
+    """Gelem/s of fastinit's normal_, kaiming_uniform_ and trunc_normal_
+    (float32, bfloat16) under each launch shape (values are the same under
+    every one), one row at a time."""
+    import itertools
+
+    import torch
+
+    import fastinit.torch as fit
+    from fastinit._gpu import _kernels
+
+    keep = dict(_kernels.CONFIG)
+    shape = (size // 4096, 4096)
+    calls = [("normal_", lambda t: fit.normal_(t, generator=1)),
+             ("kaiming_uniform_", lambda t: fit.kaiming_uniform_(t, generator=1)),
+             ("trunc_normal_", lambda t: fit.trunc_normal_(t, generator=1, **TRUNC))]
+    try:
+        for dtype in (torch.float32, torch.bfloat16):
+            t = torch.empty(shape, dtype=dtype, device="cuda")
+            for block, warps in itertools.product((512, 1024), (4, 8)):
+                _kernels.CONFIG.update(block_contig=block, num_warps=warps)
+                for op, fn in calls:
+                    fn(t)
+                    sec = statistics.median(_time(fn, t, torch) for _ in range(repeat))
+                    yield {"dtype": str(dtype).replace("torch.", ""), "op": op, "block": block,
+                                "num_warps": warps, "gelem_s": t.numel() / sec / 1e9}
+            del t
+    finally:
+        _kernels.CONFIG.clear()
+        _kernels.CONFIG.update(keep)
 
 
 def _ratio(res, dtype, op):
@@ -151,7 +181,23 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=5, help="timed runs per method (default 5)")
     p.add_argument("--no-check", action="store_true", help="skip the CPU-vs-GPU bit-equality check")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--sweep", action="store_true",
+                   help="instead: Gelem/s of fastinit's kernels under each launch shape (blocks, warps)")
     a = p.parse_args(sys.argv[1:] if argv is None else argv)
+    import torch
+
+    if not torch.cuda.is_available():
+        raise SystemExit("fastinit bench --device cuda: no CUDA device")
+    if a.sweep:
+        rows = []
+        print(f" {'dtype':<9} {'operation':<18} {'block':>5} {'warps':>5} {'Gelem/s':>8}", flush=True)
+        for r in sweep(a.size, a.repeat):
+            rows.append(r)
+            print(f" {r['dtype']:<9} {r['op']:<18} {r['block']:5d} {r['num_warps']:5d} {r['gelem_s']:8.1f}", flush=True)
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump(rows, f, indent=1)
+        return 0
     if a.size < 4096 or a.repeat < 1:
         p.error("--size must be at least 4096, --repeat positive")
     res = run(a.size, a.repeat, not a.no_check)

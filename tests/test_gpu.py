@@ -204,6 +204,52 @@ def test_fastinit_imports_without_torch_or_triton(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
 
 
+_PTX_CHECK = r"""
+import re, sys
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+from fastinit._gpu import _kernels as K
+
+bad = re.compile(r"\b(fma|mad)\.rn|\.ftz|\.approx|div\.full|\b(lg2|ex2|sin|cos|rsqrt)\.")
+div16 = [["tt.divisibility", 16]]
+for kernel, kind, dt, extra, ptr in [
+        (K._fill_contig, K.UNIFORM, K.DT_F32, {"SKIP": 0}, "*fp32"),
+        (K._fill_contig, K.NORMAL, K.DT_BF16, {"SKIP": 1}, "*i16"),
+        (K._fill_contig, K.TRUNCNORM, K.DT_F16, {"SKIP": 0}, "*i16"),
+        (K._fill_contig, K.TRUNCNORM_F64, K.DT_F32, {"SKIP": 0}, "*fp32"),
+        (K._fill_contig, K.NORMAL, K.DT_F64, {"SKIP": 0}, "*fp64"),
+        (K._fill_strided, K.TRUNCNORM, K.DT_F64, {"NDIM": 2}, "*fp64")]:
+    consts = dict(KIND=kind, DT=dt, BLOCK=256, **extra)
+    sig = {"out": ptr, "P": "*i64", "n": "i64", **{k: "constexpr" for k in consts}}
+    src = ASTSource(fn=kernel, signature=sig, constexprs=consts, attrs={(0,): div16, (1,): div16, (2,): div16})
+    ptx = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=K.OPTIONS).asm["ptx"]
+    found = sorted({m.group(0) for m in bad.finditer(ptx)})
+    assert not found, (kernel.__name__, kind, dt, found)
+    assert "mul.rn.f" in ptx and "mul.hi.u32" in ptx, (kernel.__name__, kind, dt)
+    if kernel is K._fill_contig and extra["SKIP"] == 0:
+        assert "st.global.v" in ptx, ("stores not vectorized", kind, dt)
+print("ok")
+"""
+
+
+def test_compiled_kernels_use_only_exact_operations(tmp_path):
+    """The kernels compiled for an H100 (sm_90; Triton compiles without a
+    GPU): no fused or approximate floating-point instruction, no
+    flush-to-zero, no hardware transcendental; the products are the
+    rounded mul.rn, Philox's high halves mul.hi; an aligned run's stores are
+    vector stores."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env["TRITON_CACHE_DIR"] = str(tmp_path)
+    r = subprocess.run([sys.executable, "-c", _PTX_CHECK], cwd=tmp_path, env=env, capture_output=True, text=True)
+    if r.returncode and "ptxas" in r.stderr and "not found" in r.stderr:
+        pytest.skip("Triton's ptxas is not available here")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.strip() == "ok"
+
+
 def test_device_buffer_rejects_other_dtypes():
     with pytest.raises(TypeError, match="unsupported dtype"):
         DeviceBuffer(torch.empty(3, dtype=torch.int64))

@@ -111,16 +111,6 @@ def run(init, buf, **kwargs):
     return buf
 
 
-def available() -> bool:
-    """Whether Triton and a CUDA device are there."""
-    try:
-        import torch
-        import triton  # noqa: F401
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
-
-
 def fill(buf: DeviceBuffer, kind: int, dtype: int, a: float, b: float, c: float, d: float, lo: float, hi: float,
          key, stream: int, gbase: int, gstrides) -> None:
     """fastinit._core.fill's meaning on a DeviceBuffer."""

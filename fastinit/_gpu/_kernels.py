@@ -574,8 +574,15 @@ def _fill_strided(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, NDIM: tl.cons
 
 # ------------------------------------------------------------------ launch
 
-_BLOCK_CONTIG = 512   # Philox blocks per program (2048 32-bit elements)
-_BLOCK_STRIDED = 1024  # elements per program
+# Compile options of every launch: no fused multiply-add (the CPU rounds
+# every product and every sum).
+OPTIONS = dict(enable_fp_fusion=False)
+
+# Launch shape (no effect on values): Philox blocks per program of the
+# contiguous kernel (512: 2048 32-bit elements), elements per program of the
+# strided one, warps per program.  `fastinit bench --device cuda --sweep`
+# times alternatives.
+CONFIG = dict(block_contig=512, block_strided=1024, num_warps=4)
 
 
 def _bits(x: float) -> int:
@@ -648,15 +655,15 @@ def launch(t: torch.Tensor, kind: int, dt: int, a: float, b: float, c: float, d:
 
 def _launch(store, params, n, kind, dt, gbase, contig, layout):
     if contig:
-        per = (4 if dt != DT_F64 else 2) * _BLOCK_CONTIG
+        per = (4 if dt != DT_F64 else 2) * CONFIG["block_contig"]
         skip = gbase & (3 if dt != DT_F64 else 1)
         grid = (triton.cdiv(n + skip, per),)
-        _fill_contig[grid](store, params, n, KIND=kind, DT=dt, SKIP=skip, BLOCK=_BLOCK_CONTIG,
-                           enable_fp_fusion=False)
+        _fill_contig[grid](store, params, n, KIND=kind, DT=dt, SKIP=skip, BLOCK=CONFIG["block_contig"],
+                           num_warps=CONFIG["num_warps"], **OPTIONS)
     else:
-        grid = (triton.cdiv(n, _BLOCK_STRIDED),)
-        _fill_strided[grid](store, params, n, KIND=kind, DT=dt, NDIM=len(layout), BLOCK=_BLOCK_STRIDED,
-                                 enable_fp_fusion=False)
+        grid = (triton.cdiv(n, CONFIG["block_strided"]),)
+        _fill_strided[grid](store, params, n, KIND=kind, DT=dt, NDIM=len(layout), BLOCK=CONFIG["block_strided"],
+                            num_warps=CONFIG["num_warps"], **OPTIONS)
 
 
 _nothing = contextlib.nullcontext

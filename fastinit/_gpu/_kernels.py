@@ -315,14 +315,17 @@ def _ppnd_tail_f64(p):
         _poly7(r2, 2.04426310338993978564e-15, 1.4215117583164458887e-7, 1.8463183175100546818e-5,
                7.868691311456132591e-4, 0.0148753612908506148525, 0.13692988092273580531,
                0.59983220655588793769, 1.0))
-    return tl.where(q >= -0.425, central, tl.where(t <= 5.0, mid, far))
+    # a Python float in a comparison or a where() becomes a float32 constant
+    # (-0.425 would turn into -0.42500001192...): float64 constants explicitly
+    return tl.where(q >= tl.full(q.shape, -0.425, tl.float64), central, tl.where(t <= 5.0, mid, far))
 
 
 @triton.jit
 def _truncnorm_z_f64(x, c, d):
     """fi_truncnorm_z_f64 / fi_truncnorm_z_u32 after the uniform x."""
     p = c + d * x
-    p = tl.where(p > 0.99999999999999989, 0.99999999999999989, p)
+    top = tl.full(p.shape, 0.99999999999999989, tl.float64)  # 1 - 2^-53, not rounded to float32
+    p = tl.where(p > top, top, p)
     lower = p < 0.5
     h = _ppnd_tail_f64(tl.where(lower, p, 1.0 - p))
     return tl.where(lower, -h, h)

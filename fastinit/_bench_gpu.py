@@ -153,18 +153,6 @@ def report(res) -> str:
         eq = {True: "equal", False: "DIFFERENT", None: ""}[r.get("bit_equal")]
         lines.append(f" {r['dtype']:<9} {r['op']:<36} {r['impl']:<9} {r['gelem_s']:8.1f} {r['gb_s']:8.1f} "
                      f"{'' if ratio is None else f'{ratio:5.2f}x':>6}  {eq}")
-    trunc = "trunc_normal_(std=.02,a=-.04,b=.04)"
-    goals = [("float32 kaiming_normal_ vs torch's", _ratio(res, "float32", "kaiming_normal_"), 1.0),
-             ("float32 kaiming_uniform_ vs torch's", _ratio(res, "float32", "kaiming_uniform_"), 1.0),
-             ("bfloat16 kaiming_normal_ vs torch's bfloat16", _ratio(res, "bfloat16", "kaiming_normal_"), 1.5),
-             ("float32 trunc_normal_ (+-2 std cut) vs torch's", _ratio(res, "float32", trunc), 5.0),
-             ("bfloat16 trunc_normal_ (+-2 std cut) vs torch's", _ratio(res, "bfloat16", trunc), 5.0)]
-    lines.append("-- goals, measured in this run (ratio of Gelem/s)")
-    for claim, got, want in goals:
-        if got is None:
-            lines.append(f" {claim:<50} n/a")
-        else:
-            lines.append(f" {claim:<50} {got:6.2f}x >= {want:g}x {'ok' if got >= want else 'MISSED'}")
     checked = [r["bit_equal"] for r in res["rows"] if "bit_equal" in r]
     if checked:
         lines.append(f"-- CPU-vs-GPU bit equality: {sum(checked)} of {len(checked)} fastinit fills equal")

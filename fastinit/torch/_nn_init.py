@@ -76,9 +76,10 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """N(mean, std) truncated to [a, b] in place.  a > b or a NaN bound
-    raises InitValueError (a RuntimeError, as torch).  Stricter than torch
-    on purpose: std = 0 is refused with InitValueError (torch raises
-    ZeroDivisionError), and so is an infinite std."""
+    raises InitValueError (a RuntimeError, as torch).  Different from torch
+    on purpose: an infinite std is refused with InitValueError, and std = 0
+    fills the mean clipped to [a, b], the limit of the distribution (torch
+    raises ZeroDivisionError)."""
     return _fastinit_or_torch(
         "trunc_normal_", tensor,
         lambda v: _api.truncated_normal(out=v, mean=mean, std=std, a=a, b=b, rng=as_rng(generator)),

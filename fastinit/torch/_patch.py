@@ -76,6 +76,7 @@ def _torch_modules():
 
 
 def _apply() -> None:
+    registry = _transformers_registry()  # imported first: it takes torch.nn.init's functions at import
     for name in _NAMES:
         _saved.append((_tinit, name, getattr(_tinit, name)))
         setattr(_tinit, name, _OURS[name])
@@ -87,11 +88,11 @@ def _apply() -> None:
             if name is not None and value is ORIGINAL[name]:
                 _saved.append((mod, attr, value))
                 setattr(mod, attr, _OURS[name])
-    registry = _transformers_registry()
     if registry is not None:
         for key, value in list(registry.items()):
             if key in _OURS and callable(value):
-                _saved.append((registry, key, value))
+                # imported while another thread's block or an install() was active: torch's own goes back
+                _saved.append((registry, key, ORIGINAL[key] if value is _OURS[key] else value))
                 registry[key] = _OURS[key]
 
 

@@ -37,22 +37,27 @@ def _materialize(module, device):
     if device is None:
         raise ValueError(f"device: the module has tensors on the meta device ({meta[0][0]!r}, ...); "
                          "name the device to materialize them on, e.g. device='cpu'")
-    lost = []
-    for mod_name, mod in module.named_modules():
-        for b in mod._non_persistent_buffers_set:
-            buf = mod._buffers.get(b)
-            if buf is not None and buf.is_meta:
-                lost.append((mod_name, mod))
-                break
+    lost, owners = [], {}
+    for mod_name, mod in module.named_modules(remove_duplicate=False):
+        bufs = [b for b in mod._non_persistent_buffers_set if mod._buffers.get(b) is not None and mod._buffers[b].is_meta]
+        if bufs and all(m is not mod for _, m, _ in lost):
+            lost.append((mod_name, mod, bufs))
+        for attr, p in mod._parameters.items():
+            if p is not None:
+                owners.setdefault(id(p), []).append((mod, attr))
     module.to_empty(device=device)
+    for places in owners.values():  # to_empty gives each module its own tensor: tie them again
+        first_mod, first_attr = places[0]
+        for mod, attr in places[1:]:
+            setattr(mod, attr, getattr(first_mod, first_attr))
     hf_init = getattr(module, "_init_weights", None)
     unknown = []
-    for mod_name, mod in lost:
+    for mod_name, mod, bufs in lost:
         if callable(hf_init) and not list(mod.parameters(recurse=False)):
             with torch.no_grad():
                 hf_init(mod)
         else:
-            unknown.append(mod_name or "<root>")
+            unknown += [f"{mod_name}.{b}" if mod_name else b for b in bufs]
     if unknown:
         warnings.warn(f"init_module_: non-persistent buffers of {unknown[:5]} were on the meta device and are left "
                       "uninitialized (set them yourself)", RuntimeWarning, stacklevel=3)

@@ -57,8 +57,9 @@ def test_mapped_errors_keep_fastinits_types():
 
 @pytest.mark.parametrize("call", [lambda m, t: m.normal_(t, 0.0, float("inf")),
                                   lambda m, t: m.trunc_normal_(t, 0.0, float("inf")),
+                                  lambda m, t: m.normal_(t, float("nan"), 1.0),
                                   lambda m, t: m.sparse_(t, 2.0)],
-                         ids=["normal infinite std", "trunc_normal infinite std", "sparsity > 1"])
+                         ids=["normal infinite std", "trunc_normal infinite std", "normal NaN mean", "sparsity > 1"])
 def test_where_fastinit_is_stricter_than_torch(call):
     """Documented refusals where torch fills inf/NaN or clips silently."""
     call(torch.nn.init, torch.empty(8, 8))

@@ -210,3 +210,20 @@ def test_meta_init_module_with_hf_rules(kind):
 def test_hf_rules_refuses_an_unknown_architecture():
     with pytest.raises(ValueError, match="model_type"):
         fit.hf_rules(transformers.BertConfig())
+
+
+def test_readme_block_runs():
+    import pathlib
+    import re
+
+    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+    if not readme.exists():
+        pytest.skip("no README beside the tests")
+    text = readme.read_text()
+    section = text[text.index("### Torch modules and Hugging Face models, in place"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    env = {}
+    exec(compile(code, "README torch modules", "exec"), env)
+    want = fastinit.init_model(env["model"], rules=fit.hf_rules(env["config"]), rng=0)
+    np.testing.assert_array_equal(env["model"].model.layers[1].mlp.up_proj.weight.detach().numpy(),
+                                  want["model.layers.1.mlp.up_proj.weight"])

@@ -4,7 +4,7 @@ the single-process initialization."""
 from __future__ import annotations
 
 from .. import _api
-from ._fill import write
+from ._fill import bump_version, write
 
 
 def shard_index(global_shape, rank: int, world_size: int, dim: int = 0) -> tuple:
@@ -62,4 +62,6 @@ def init_dtensor_(dtensor, init, *, rng=0, stream=None, **kwargs):
         raise TypeError(f"init_dtensor_ takes a DTensor, not {type(dtensor).__name__}")
     local, shape, index = local_part(dtensor)
     init_shard_(local, init, shape, index, rng=rng, stream=stream, **kwargs)
+    if local is not dtensor:
+        bump_version(dtensor)  # the wrapper's counter, as an in-place op on the DTensor moves it
     return dtensor

@@ -280,3 +280,21 @@ def test_patch_reaches_transformers_registry():
     assert reg == before
     s = int(torch.randint(0, 2**63 - 1, (), generator=torch.Generator().manual_seed(1)))
     np.testing.assert_array_equal(t.numpy(), fastinit.normal((50,), std=0.5, rng=s))
+
+
+def test_patch_does_not_import_transformers_when_it_is_not_installed(tmp_path):
+    import subprocess
+    import sys
+
+    code = """
+import importlib.util, sys
+real = importlib.util.find_spec
+importlib.util.find_spec = lambda name, *a: None if name.split('.')[0] == 'transformers' else real(name, *a)
+import torch, fastinit.torch as fit
+with fit.patch():
+    torch.nn.Linear(4, 4)
+assert 'transformers' not in sys.modules, 'imported'
+print('ok')
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

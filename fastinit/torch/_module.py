@@ -82,8 +82,8 @@ def init_module_(module, rules=None, *, rng, dtype=None, names=None, device=None
     A DTensor parameter (``distribute_tensor`` with Shard/Replicate, FSDP2's
     ``fully_shard``) gets only its local part, so the gathered module equals
     the single-process one.  Tensors tied to one another (an lm_head sharing
-    the embedding's weight) are filled once, under the first name of the
-    state dict.  Integer tensors (``num_batches_tracked``) are left as they
+    the embedding's weight) are filled once, under the first of their names
+    in state-dict order that is selected.  Integer tensors (``num_batches_tracked``) are left as they
     are.  Returns the module.
     """
     g = default_rng(rng)

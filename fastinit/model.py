@@ -78,6 +78,11 @@ def parse_init(text: str):
 def _rules(rules) -> list[tuple[str, str]]:
     if rules is None:
         return []
+    if isinstance(rules, str):  # a preset's name: its rules
+        if rules not in PRESETS:
+            raise ValueError(f"rules: {rules!r} is not a preset ({', '.join(PRESETS)}); "
+                             "give a dict or list of (glob pattern, initializer) pairs")
+        rules = PRESETS[rules]()[1]
     items = list(rules.items()) if isinstance(rules, dict) else [tuple(r) for r in rules]
     for pattern, init in items:
         if not isinstance(pattern, str) or not isinstance(init, str):

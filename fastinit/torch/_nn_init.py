@@ -15,7 +15,6 @@ import torch
 from torch.nn import init as _tinit
 
 from .. import _api
-from .._fans import calculate_gain as _calculate_gain
 from ._fill import as_rng, write
 
 FUNCTIONS = ["uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
@@ -55,8 +54,10 @@ def _fastinit_or_torch(name, tensor, call, *args, **kwargs):
 
 
 def calculate_gain(nonlinearity, param=None):
-    """torch.nn.init.calculate_gain's table."""
-    return _calculate_gain(nonlinearity, param)
+    """torch.nn.init.calculate_gain itself, so that every input (a NaN or
+    infinite slope included) gives what torch gives.  fastinit.calculate_gain
+    has the same table and refuses non-finite slopes."""
+    return ORIGINAL["calculate_gain"](nonlinearity, param)
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):

@@ -126,9 +126,13 @@ def test_files_get_the_mode_open_gives(tmp_path, umask):
 def _start_big(tmp_path, extra=()):
     (tmp_path / "spec.json").write_text(json.dumps(BIG))
     dest = tmp_path / "m.safetensors"
+    # a parent started in the background (CI, nohup) may ignore SIGINT, and
+    # its children inherit that: give the writer the default disposition a
+    # terminal's process has, so that SIGINT means Ctrl-C
     p = subprocess.Popen([sys.executable, "-m", "fastinit", "init-model", "--spec", str(tmp_path / "spec.json"),
                           "--out", str(dest), "--seed", "0", "--no-progress", *extra], cwd=tmp_path,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return p, dest
 
 

@@ -19,17 +19,7 @@ import fastinit.torch as fit  # noqa: E402
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def _assert_equals_init_model(m, rules, rng, **kw):
-    want = fastinit.init_model(m, rules=rules, rng=rng, **kw)
-    got, seen = m.state_dict(keep_vars=True), set()
-    for name, arr in want.items():
-        t = got[name].detach()
-        if id(got[name]) in seen:  # tied to an earlier name: filled under that one
-            continue
-        seen.add(id(got[name]))
-        g = t.view(torch.int16).numpy().view(ml_dtypes.bfloat16) if t.dtype is torch.bfloat16 else t.numpy()
-        np.testing.assert_array_equal(g.reshape(-1).view(np.uint8), arr.reshape(-1).view(np.uint8), err_msg=name)
-    return want
+from test_torch_module import _assert_equals_init_model  # noqa: E402  (one comparison for both files)
 
 
 def _llama_config():

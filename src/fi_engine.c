@@ -1,7 +1,8 @@
 /*
  * The fill engine: splits a fill into fixed blocks of the output's index
- * space, runs them on OpenMP threads (static schedule), walks strided N-d
- * layouts and calls the chosen SIMD path's kernel on contiguous runs.
+ * space, hands chunks of them to the threads as each asks for more (so a
+ * thread slowed by other work on its CPU holds no one up), walks strided
+ * N-d layouts and calls the chosen SIMD path's kernel on contiguous runs.
  *
  * Each element's value is a pure function of its global index, so neither
  * the block size, the thread count nor the layout changes any value.
@@ -233,10 +234,11 @@ static void fill_range(const fi_params *p, const fi_layout *L, uint64_t lo, uint
 /* ------------------------------------------------------- parallel fills
  *
  * A parallel fill never opens an OpenMP team on the calling thread.  The
- * calling thread fills the last 1/nthreads of the blocks itself while a
- * "runner", a thread of fastinit's own (one per calling thread, created at
- * its first parallel fill), fills the rest: alone for two threads, else as
- * the master of an OpenMP team of nthreads - 1.
+ * calling thread takes chunks of blocks alongside a "runner", a thread of
+ * fastinit's own (one per calling thread, created at its first parallel
+ * fill), which works alone for two threads, else as the master of an OpenMP
+ * team of nthreads - 1; every thread takes the next chunk from one shared
+ * counter until none is left.
  *
  * Why: libgomp keeps a thread pool per master thread, and after fork(2) the
  * child's copy of the forking thread still points at the parent's pool,
@@ -250,8 +252,9 @@ static void fill_range(const fi_params *p, const fi_layout *L, uint64_t lo, uint
  * fresh ones and fill on all their threads.
  *
  * The calling thread works instead of waiting, so no core idles and no
- * thread spins while the others compute; the hand-off is a flag the runner
- * polls for a while after each fill (then sleeps on a condition variable).
+ * thread spins while the others compute; a thread that loses its CPU for a
+ * while (a busy or shared machine) leaves its chunks to the others; the hand-off is a flag the runner
+ * polls for a while after each fill (then sleeps on a futex).
  * A runner blocks every signal (so do the OpenMP threads it starts), so
  * Ctrl-C reaches the thread that handles it, and it exits when its calling
  * thread exits (a thread-specific destructor). */
@@ -262,6 +265,8 @@ static void fill_range(const fi_params *p, const fi_layout *L, uint64_t lo, uint
  * runner's ends about when its own does). */
 #define FI_SPIN_RUNNER 4000
 #define FI_SPIN_CALLER 8000
+/* Blocks per chunk of work at most. */
+#define FI_CHUNK_MAX 32
 #if defined(__x86_64__) || defined(__i386__)
 #define FI_PAUSE() __builtin_ia32_pause()
 #else
@@ -324,11 +329,13 @@ typedef struct fi_runner {
     uint32_t posted, done;                  /* sequence numbers of work posted and finished */
     uint32_t runner_sleeps, caller_sleeps;  /* set while that side sleeps */
     int quit;
-    /* the posted work: blocks [0, nblocks) of FI_BLOCK elements from lo, up to hi */
+    /* the posted work: blocks of FI_BLOCK elements from lo, up to hi, in
+     * chunks of `chunk` blocks; the next chunk to take (shared with the
+     * calling thread) */
     const fi_params *p;
     const fi_layout *L;
     uint64_t lo, hi;
-    int64_t nblocks;
+    int64_t nblocks, chunk, next;
     int nthreads;
     fi_run_fn run;
     size_t isz;
@@ -346,15 +353,26 @@ static void fill_blocks(const fi_params *p, const fi_layout *L, uint64_t lo, uin
     fill_range(p, L, a, e, run, isz);
 }
 
-static void runner_work(const fi_runner *R)
+/* Take chunks of the posted work until none is left. */
+static void take_chunks(fi_runner *R)
+{
+    for (;;) {
+        int64_t b = __atomic_fetch_add(&R->next, R->chunk, __ATOMIC_RELAXED);
+        if (b >= R->nblocks)
+            return;
+        fill_blocks(R->p, R->L, R->lo, R->hi, b, b + R->chunk < R->nblocks ? b + R->chunk : R->nblocks, R->run,
+                    R->isz);
+    }
+}
+
+static void runner_work(fi_runner *R)
 {
     if (R->nthreads <= 1) {
-        fill_blocks(R->p, R->L, R->lo, R->hi, 0, R->nblocks, R->run, R->isz);
+        take_chunks(R);
         return;
     }
-#pragma omp parallel for schedule(static) num_threads(R->nthreads)
-    for (int64_t b = 0; b < R->nblocks; b++)
-        fill_blocks(R->p, R->L, R->lo, R->hi, b, b + 1, R->run, R->isz);
+#pragma omp parallel num_threads(R->nthreads)
+    take_chunks(R);
 }
 
 static void *runner_main(void *arg)
@@ -431,18 +449,23 @@ static int fi_parallel_fill(const fi_params *p, const fi_layout *L, uint64_t lo,
     if (R == NULL)
         return 0;
     const int64_t nblocks = (int64_t)((hi - lo + FI_BLOCK - 1) / FI_BLOCK);
-    const int64_t mine = nblocks / nthreads; /* >= 1: nthreads <= nblocks */
+    /* about 8 chunks a thread, at most 32 blocks (2 MiB of float32) each:
+     * a thread that falls behind leaves at most one chunk to wait for */
+    int64_t chunk = nblocks / (8 * (int64_t)nthreads);
+    chunk = chunk < 1 ? 1 : chunk > FI_CHUNK_MAX ? FI_CHUNK_MAX : chunk;
     R->p = p;
     R->L = L;
     R->lo = lo;
     R->hi = hi;
-    R->nblocks = nblocks - mine;
+    R->nblocks = nblocks;
+    R->chunk = chunk;
+    R->next = 0;
     R->nthreads = nthreads - 1;
     R->run = run;
     R->isz = isz;
     const uint32_t seq = R->posted + 1;
     publish(&R->posted, seq, &R->runner_sleeps);
-    fill_blocks(p, L, lo, hi, nblocks - mine, nblocks, run, isz);
+    take_chunks(R);
     await_change(&R->done, seq - 1, &R->caller_sleeps, FI_SPIN_CALLER);
     return 1;
 }

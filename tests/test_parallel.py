@@ -66,6 +66,35 @@ def test_threadpoolctl_limits_are_honoured(threads, many_cpus, serial_digest):
     assert fastinit.get_num_threads() == 4
 
 
+BLOCK = 16384  # the engine's scheduling block (src/fi_engine.c)
+
+
+@pytest.mark.parametrize("n", [2 * BLOCK, 2 * BLOCK + 1, 17 * BLOCK - 3, 64 * BLOCK + 7, 517 * BLOCK + 1],
+                         ids=lambda n: f"n{n}")
+@pytest.mark.parametrize("kind", ["uniform", "normal"])
+def test_chunks_taken_by_any_thread_give_the_serial_bytes(simd, n, kind):
+    """Threads take chunks of blocks as they free up: whichever thread takes
+    which chunk (one block to the largest chunk, ragged last chunks, more
+    threads than chunks), every element gets its serial value."""
+    if not fastinit._core.openmp_version():
+        pytest.skip("serial build")
+    from fastinit import _core, _engine, _simd
+
+    code = {"uniform": _engine.UNIFORM, "normal": _engine.NORMAL}[kind]
+
+    def fill(threads, segment=0):
+        x = np.zeros(n, np.float32)
+        _core.fill(x, code, _engine.dtype_code(x.dtype), -1.0, 2.0, 0.0, 0.0, -np.inf, np.inf, 7, 9, 5, 11,
+                   None, threads, _simd.current(), segment, 0)
+        return x
+
+    serial = fill(1)
+    assert np.unique(serial).size > n // 2  # really filled
+    for threads in (2, 3, 5, 16):
+        np.testing.assert_array_equal(fill(threads), serial, err_msg=f"{threads} threads")
+    np.testing.assert_array_equal(fill(3, segment=5 * BLOCK + 3), serial, err_msg="segments")
+
+
 def test_simd_paths_give_identical_bytes(simd, serial_digest):
     assert _digest(_fills()) == serial_digest
 

@@ -7,6 +7,13 @@ process, rounds alternating the order; prints the median of the rounds.
     meta    from_config on the meta device, then
             fastinit.torch.init_module_(model, hf_rules(config), rng=0, device="cpu")
 
+and two floors for this machine, over the parameters' shapes alone (no model,
+no module construction): ``touch`` allocates each with torch.empty and zeroes
+it (the kernel's first-touch page faults plus plain stores), ``fill`` fills
+each fresh tensor with fastinit.torch.normal_(std=0.02) (page faults plus
+fastinit's normal fill): no way of initializing the model in fresh memory
+can beat them.
+
 Usage: .venv/bin/python benchmarks/hf_init.py [--rounds 3] [--layers 22]
 """
 
@@ -21,7 +28,7 @@ import subprocess
 import sys
 import time
 
-MODES = ("plain", "patch", "meta")
+MODES = ("plain", "patch", "meta", "touch", "fill")
 
 
 def config(layers):
@@ -56,17 +63,30 @@ def child(mode, layers):
     elif mode == "patch":
         with fit.patch():
             model = AutoModelForCausalLM.from_config(cfg)
-    else:
+    elif mode == "meta":
         with torch.device("meta"):
             model = AutoModelForCausalLM.from_config(cfg)
         fit.init_module_(model, fit.hf_rules(cfg), rng=0, device="cpu")
+    else:
+        with torch.device("meta"):
+            shapes = [p.shape for p in AutoModelForCausalLM.from_config(cfg).parameters()]
+        t0 = time.perf_counter()
+        params = [torch.empty(shape) for shape in shapes]
+        for p in params:
+            if mode == "touch":
+                p.zero_()
+            else:
+                fit.normal_(p, 0.0, 0.02)
     seconds = time.perf_counter() - t0
-    params = sum(p.numel() for p in model.parameters())
-    nbytes = sum(p.numel() * p.element_size() for p in model.parameters())
-    w = model.model.layers[0].mlp.up_proj.weight.detach()
+    if mode in ("touch", "fill"):
+        w = params[6]  # layer 0's up_proj, as below
+    else:
+        params = list(model.parameters())
+        w = model.model.layers[0].mlp.up_proj.weight.detach()
+    nbytes = sum(p.numel() * p.element_size() for p in params)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"mode": mode, "seconds": seconds, "peak_rss_mib": peak, "base_rss_mib": base,
-                      "params": params, "param_bytes": nbytes, "up_proj_std": float(w.std()),
+                      "params": sum(p.numel() for p in params), "param_bytes": nbytes, "up_proj_std": float(w.std()),
                       "up_proj_mean": float(w.mean())}))
 
 
@@ -96,7 +116,9 @@ def main():
     plain_s = statistics.median(x["seconds"] for x in runs["plain"])
     print(f"{'way':52s} {'time':>8s} {'speed-up':>9s} {'peak RSS':>9s} {'RSS/params':>10s} {'added RSS/params':>16s}")
     labels = {"plain": "from_config", "patch": "from_config under fastinit.torch.patch()",
-              "meta": "meta + fastinit.torch.init_module_(hf_rules)"}
+              "meta": "meta + fastinit.torch.init_module_(hf_rules)",
+              "touch": "floor: fresh tensors of those shapes, zero_()",
+              "fill": "floor: fresh tensors, fastinit.torch.normal_"}
     for mode in MODES:
         s = statistics.median(x["seconds"] for x in runs[mode])
         peak = statistics.median(x["peak_rss_mib"] for x in runs[mode]) / 1024

@@ -1,8 +1,9 @@
 /*
  * The fill engine: splits a fill into fixed blocks of the output's index
- * space, hands chunks of them to the threads as each asks for more (so a
- * thread slowed by other work on its CPU holds no one up), walks strided
- * N-d layouts and calls the chosen SIMD path's kernel on contiguous runs.
+ * space, deals chunks of them to the threads (each its contiguous share
+ * first, then whatever the others have not yet taken, so a thread slowed by
+ * other work on its CPU holds no one up), walks strided N-d layouts and
+ * calls the chosen SIMD path's kernel on contiguous runs.
  *
  * Each element's value is a pure function of its global index, so neither
  * the block size, the thread count nor the layout changes any value.
@@ -234,11 +235,13 @@ static void fill_range(const fi_params *p, const fi_layout *L, uint64_t lo, uint
 /* ------------------------------------------------------- parallel fills
  *
  * A parallel fill never opens an OpenMP team on the calling thread.  The
- * calling thread takes chunks of blocks alongside a "runner", a thread of
- * fastinit's own (one per calling thread, created at its first parallel
- * fill), which works alone for two threads, else as the master of an OpenMP
- * team of nthreads - 1; every thread takes the next chunk from one shared
- * counter until none is left.
+ * calling thread fills alongside a "runner", a thread of fastinit's own
+ * (one per calling thread, created at its first parallel fill), which works
+ * alone for two threads, else as the master of an OpenMP team of
+ * nthreads - 1.  Each thread has a share of the blocks, in chunks: the
+ * contiguous run a static split would give it, so that the pages it touches
+ * first are its own; when its share is done it takes the chunks still
+ * untaken in the others' (one atomic counter a share).
  *
  * Why: libgomp keeps a thread pool per master thread, and after fork(2) the
  * child's copy of the forking thread still points at the parent's pool,
@@ -324,19 +327,27 @@ static void publish(uint32_t *w, uint32_t v, uint32_t *sleeping)
         word_wake(w);
 }
 
+/* A thread's share of a parallel fill: chunks [next, end), each on a cache
+ * line of its own.  Its owner takes them from the front; a thread done with
+ * its own share takes the next chunks of the others'. */
+typedef struct {
+    int64_t next, end;
+} __attribute__((aligned(64))) fi_share;
+
 typedef struct fi_runner {
     pthread_t thread;
     uint32_t posted, done;                  /* sequence numbers of work posted and finished */
     uint32_t runner_sleeps, caller_sleeps;  /* set while that side sleeps */
     int quit;
     /* the posted work: blocks of FI_BLOCK elements from lo, up to hi, in
-     * chunks of `chunk` blocks; the next chunk to take (shared with the
-     * calling thread) */
+     * chunks of `chunk` blocks, dealt out in nthreads shares */
     const fi_params *p;
     const fi_layout *L;
     uint64_t lo, hi;
-    int64_t nblocks, chunk, next;
+    int64_t nblocks, chunk;
     int nthreads;
+    fi_share *shares;
+    int nshares_max; /* shares allocated */
     fi_run_fn run;
     size_t isz;
 } fi_runner;
@@ -353,26 +364,32 @@ static void fill_blocks(const fi_params *p, const fi_layout *L, uint64_t lo, uin
     fill_range(p, L, a, e, run, isz);
 }
 
-/* Take chunks of the posted work until none is left. */
-static void take_chunks(fi_runner *R)
+/* Thread `me` takes the chunks of its own share, then those left in the
+ * others', until none is left. */
+static void take_chunks(fi_runner *R, int me)
 {
-    for (;;) {
-        int64_t b = __atomic_fetch_add(&R->next, R->chunk, __ATOMIC_RELAXED);
-        if (b >= R->nblocks)
-            return;
-        fill_blocks(R->p, R->L, R->lo, R->hi, b, b + R->chunk < R->nblocks ? b + R->chunk : R->nblocks, R->run,
-                    R->isz);
+    for (int k = 0; k < R->nthreads; k++) {
+        fi_share *s = &R->shares[(me + k) % R->nthreads];
+        for (;;) {
+            int64_t c = __atomic_fetch_add(&s->next, 1, __ATOMIC_RELAXED);
+            if (c >= s->end)
+                break;
+            int64_t b = c * R->chunk;
+            fill_blocks(R->p, R->L, R->lo, R->hi, b, b + R->chunk < R->nblocks ? b + R->chunk : R->nblocks, R->run,
+                        R->isz);
+        }
     }
 }
 
+/* The runner's threads: shares 0 .. nthreads - 2 (the caller has the last). */
 static void runner_work(fi_runner *R)
 {
-    if (R->nthreads <= 1) {
-        take_chunks(R);
+    if (R->nthreads <= 2) {
+        take_chunks(R, 0);
         return;
     }
-#pragma omp parallel num_threads(R->nthreads)
-    take_chunks(R);
+#pragma omp parallel num_threads(R->nthreads - 1)
+    take_chunks(R, omp_get_thread_num());
 }
 
 static void *runner_main(void *arg)
@@ -396,6 +413,7 @@ static void runner_destroy(void *arg)
     R->quit = 1;
     publish(&R->posted, R->posted + 1, &R->runner_sleeps);
     pthread_join(R->thread, NULL);
+    free(R->shares);
     free(R);
 }
 
@@ -449,23 +467,37 @@ static int fi_parallel_fill(const fi_params *p, const fi_layout *L, uint64_t lo,
     if (R == NULL)
         return 0;
     const int64_t nblocks = (int64_t)((hi - lo + FI_BLOCK - 1) / FI_BLOCK);
-    /* about 8 chunks a thread, at most 32 blocks (2 MiB of float32) each:
-     * a thread that falls behind leaves at most one chunk to wait for */
+    if (R->nshares_max < nthreads) {
+        fi_share *sh = aligned_alloc(sizeof(fi_share), (size_t)nthreads * sizeof(fi_share));
+        if (sh == NULL)
+            return 0;
+        free(R->shares);
+        R->shares = sh;
+        R->nshares_max = nthreads;
+    }
+    /* about 8 chunks a thread, at most FI_CHUNK_MAX blocks each; thread t's
+     * share is the t-th run of them (the pages a static split would give
+     * it, so first touch is as local), and a thread that falls behind
+     * leaves the rest of its share to the others */
     int64_t chunk = nblocks / (8 * (int64_t)nthreads);
     chunk = chunk < 1 ? 1 : chunk > FI_CHUNK_MAX ? FI_CHUNK_MAX : chunk;
+    const int64_t nchunks = (nblocks + chunk - 1) / chunk;
+    for (int t = 0; t < nthreads; t++) {
+        R->shares[t].next = nchunks * t / nthreads;
+        R->shares[t].end = nchunks * (t + 1) / nthreads;
+    }
     R->p = p;
     R->L = L;
     R->lo = lo;
     R->hi = hi;
     R->nblocks = nblocks;
     R->chunk = chunk;
-    R->next = 0;
-    R->nthreads = nthreads - 1;
+    R->nthreads = nthreads;
     R->run = run;
     R->isz = isz;
     const uint32_t seq = R->posted + 1;
     publish(&R->posted, seq, &R->runner_sleeps);
-    take_chunks(R);
+    take_chunks(R, nthreads - 1);
     await_change(&R->done, seq - 1, &R->caller_sleeps, FI_SPIN_CALLER);
     return 1;
 }

@@ -73,9 +73,10 @@ BLOCK = 16384  # the engine's scheduling block (src/fi_engine.c)
                          ids=lambda n: f"n{n}")
 @pytest.mark.parametrize("kind", ["uniform", "normal"])
 def test_chunks_taken_by_any_thread_give_the_serial_bytes(simd, n, kind):
-    """Threads take chunks of blocks as they free up: whichever thread takes
-    which chunk (one block to the largest chunk, ragged last chunks, more
-    threads than chunks), every element gets its serial value."""
+    """Each thread fills its share of chunks, then takes what the others
+    have left: whichever thread takes which chunk (one block to the largest
+    chunk, ragged last chunks, more threads than chunks), every element gets
+    its serial value."""
     if not fastinit._core.openmp_version():
         pytest.skip("serial build")
     from fastinit import _core, _engine, _simd

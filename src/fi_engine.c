@@ -256,8 +256,9 @@ static void fill_range(const fi_params *p, const fi_layout *L, uint64_t lo, uint
  *
  * The calling thread works instead of waiting, so no core idles and no
  * thread spins while the others compute; a thread that loses its CPU for a
- * while (a busy or shared machine) leaves its chunks to the others; the hand-off is a flag the runner
- * polls for a while after each fill (then sleeps on a futex).
+ * while (a busy or shared machine) leaves its chunks to the others.  The
+ * hand-off is a flag the runner polls for a while after each fill (then
+ * sleeps on a futex).
  * A runner blocks every signal (so do the OpenMP threads it starts), so
  * Ctrl-C reaches the thread that handles it, and it exits when its calling
  * thread exits (a thread-specific destructor). */

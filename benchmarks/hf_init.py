@@ -69,9 +69,9 @@ def child(mode, layers):
         fit.init_module_(model, fit.hf_rules(cfg), rng=0, device="cpu")
     else:
         with torch.device("meta"):
-            shapes = [p.shape for p in AutoModelForCausalLM.from_config(cfg).parameters()]
+            named = [(n, p.shape) for n, p in AutoModelForCausalLM.from_config(cfg).named_parameters()]
         t0 = time.perf_counter()
-        params = [torch.empty(shape) for shape in shapes]
+        params = [torch.empty(shape) for _, shape in named]
         for p in params:
             if mode == "touch":
                 p.zero_()
@@ -79,7 +79,7 @@ def child(mode, layers):
                 fit.normal_(p, 0.0, 0.02)
     seconds = time.perf_counter() - t0
     if mode in ("touch", "fill"):
-        w = params[6]  # layer 0's up_proj, as below
+        w = params[[n for n, _ in named].index("model.layers.0.mlp.up_proj.weight")]
     else:
         params = list(model.parameters())
         w = model.model.layers[0].mlp.up_proj.weight.detach()

@@ -92,7 +92,8 @@ int fi_layout_init(fi_layout *L, int ndim, const int64_t *shape, const int64_t *
 uint64_t fi_layout_size(const fi_layout *L);
 
 /* Fill elements [lo, hi) (C-order positions in the layout's index space) on
- * nthreads OpenMP threads with the given SIMD path.  Safe to call without
+ * nthreads threads (the caller, a thread of the engine's own and, beyond
+ * two, its OpenMP team) with the given SIMD path.  Safe to call without
  * the GIL; values depend on neither nthreads, isa nor the [lo, hi) split. */
 int fi_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, int nthreads, int isa);
 

@@ -31,8 +31,8 @@
 #include "fi_core.h"
 #include "fi_kernels.h"
 
-/* Elements per scheduling block: large enough that the walk's overhead
- * vanishes, small enough to balance the threads. */
+/* Elements per scheduling block (threads take chunks of whole blocks):
+ * large enough that the walk's overhead vanishes. */
 #define FI_BLOCK 16384
 /* Elements computed into a private tile before a strided scatter. */
 #define FI_SCATTER_TILE 512
@@ -258,7 +258,7 @@ static void fill_range(const fi_params *p, const fi_layout *L, uint64_t lo, uint
  * thread spins while the others compute; a thread that loses its CPU for a
  * while (a busy or shared machine) leaves its chunks to the others.  The
  * hand-off is a flag the runner polls for a while after each fill (then
- * sleeps on a futex).
+ * sleeps on a futex; elsewhere than Linux it yields).
  * A runner blocks every signal (so do the OpenMP threads it starts), so
  * Ctrl-C reaches the thread that handles it, and it exits when its calling
  * thread exits (a thread-specific destructor). */
@@ -328,9 +328,9 @@ static void publish(uint32_t *w, uint32_t v, uint32_t *sleeping)
         word_wake(w);
 }
 
-/* A thread's share of a parallel fill: chunks [next, end), each on a cache
- * line of its own.  Its owner takes them from the front; a thread done with
- * its own share takes the next chunks of the others'. */
+/* A thread's share of a parallel fill: chunks [next, end); each share on a
+ * cache line of its own.  Its owner takes them from the front; a thread done
+ * with its own share takes the next chunks of the others'. */
 typedef struct {
     int64_t next, end;
 } __attribute__((aligned(64))) fi_share;
@@ -371,6 +371,8 @@ static void take_chunks(fi_runner *R, int me)
 {
     for (int k = 0; k < R->nthreads; k++) {
         fi_share *s = &R->shares[(me + k) % R->nthreads];
+        if (__atomic_load_n(&s->next, __ATOMIC_RELAXED) >= s->end)
+            continue; /* taken already: no write to its line */
         for (;;) {
             int64_t c = __atomic_fetch_add(&s->next, 1, __ATOMIC_RELAXED);
             if (c >= s->end)
@@ -476,16 +478,17 @@ static int fi_parallel_fill(const fi_params *p, const fi_layout *L, uint64_t lo,
         R->shares = sh;
         R->nshares_max = nthreads;
     }
-    /* about 8 chunks a thread, at most FI_CHUNK_MAX blocks each; thread t's
-     * share is the t-th run of them (the pages a static split would give
-     * it, so first touch is as local), and a thread that falls behind
-     * leaves the rest of its share to the others */
+    /* at least about 8 chunks a thread, at most FI_CHUNK_MAX blocks each;
+     * thread t's share is the t-th run of them (the pages a static split
+     * would give it, so first touch is as local), and a thread that falls
+     * behind leaves the rest of its share to the others */
     int64_t chunk = nblocks / (8 * (int64_t)nthreads);
     chunk = chunk < 1 ? 1 : chunk > FI_CHUNK_MAX ? FI_CHUNK_MAX : chunk;
     const int64_t nchunks = (nblocks + chunk - 1) / chunk;
+    const int64_t q = nchunks / nthreads, r = nchunks % nthreads;
     for (int t = 0; t < nthreads; t++) {
-        R->shares[t].next = nchunks * t / nthreads;
-        R->shares[t].end = nchunks * (t + 1) / nthreads;
+        R->shares[t].next = t * q + (t < r ? t : r);
+        R->shares[t].end = R->shares[t].next + q + (t < r);
     }
     R->p = p;
     R->L = L;

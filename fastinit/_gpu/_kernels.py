@@ -488,9 +488,14 @@ def _fill_contig(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, SKIP: tl.const
     else:
         b = (g0 >> 2) + j.to(tl.uint64)
         w0, w1, w2, w3 = _block_words(b, P)
+        # the parameters of a 32-bit kind, rounded once to float32 as the C kernels take them
+        a = a64.to(tl.float32)
+        s = b64.to(tl.float32)
+        c = c64.to(tl.float32)
+        d = d64.to(tl.float32)
+        lo = lo64.to(tl.float32)
+        hi = hi64.to(tl.float32)
         if KIND == K_NORMAL:
-            a = a64.to(tl.float32)
-            s = b64.to(tl.float32)
             z0, z1 = _box_muller(w0, w1)
             z2, z3 = _box_muller(w2, w3)
             v0 = a + s * z0
@@ -502,12 +507,6 @@ def _fill_contig(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, SKIP: tl.const
         elif KIND == K_TRUNCNORM:
             # the tail polynomial (and its square root) only in programs
             # where some element needs it: a cut inside +-4.2 std never does
-            a = a64.to(tl.float32)
-            s = b64.to(tl.float32)
-            c = c64.to(tl.float32)
-            d = d64.to(tl.float32)
-            lo = lo64.to(tl.float32)
-            hi = hi64.to(tl.float32)
             q0, l0, x0 = _tn_q(w0, c, d)
             q1, l1, x1 = _tn_q(w1, c, d)
             q2, l2, x2 = _tn_q(w2, c, d)
@@ -526,12 +525,6 @@ def _fill_contig(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, SKIP: tl.const
             v2 = _clamp(a + s * _tn_finish(z2, q2, l2), lo, hi)
             v3 = _clamp(a + s * _tn_finish(z3, q3, l3), lo, hi)
         else:
-            a = a64.to(tl.float32)
-            s = b64.to(tl.float32)
-            c = c64.to(tl.float32)
-            d = d64.to(tl.float32)
-            lo = lo64.to(tl.float32)
-            hi = hi64.to(tl.float32)
             v0 = _value32(w0, KIND, a, s, c, d, lo, hi, c64, d64, a64, b64)
             v1 = _value32(w1, KIND, a, s, c, d, lo, hi, c64, d64, a64, b64)
             v2 = _value32(w2, KIND, a, s, c, d, lo, hi, c64, d64, a64, b64)

@@ -65,28 +65,33 @@ def _u32(x, v: tl.constexpr):
 @triton.jit
 def _philox(c0, c1, c2, c3, P):
     """Philox4x32-10 (src/philox.h); round keys precomputed in P."""
-    m0 = _u32(c0, 0xD2511F53)
-    m1 = _u32(c0, 0xCD9E8D57)
+    W = _words(P)
     for r in tl.static_range(10):
-        k0 = tl.load(P + P_KEYS + 2 * r).to(tl.uint32)
-        k1 = tl.load(P + P_KEYS + 2 * r + 1).to(tl.uint32)
-        hi0 = tl.umulhi(c0, m0)
-        lo0 = c0 * m0
-        hi1 = tl.umulhi(c2, m1)
-        lo1 = c2 * m1
-        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+        k0 = tl.load(W + 2 * (P_KEYS + 2 * r))
+        k1 = tl.load(W + 2 * (P_KEYS + 2 * r + 1))
+        # a 32 x 32 -> 64-bit product gives both halves in one widening multiply
+        p0 = c0.to(tl.uint64) * 0xD2511F53
+        p1 = c2.to(tl.uint64) * 0xCD9E8D57
+        c0, c1, c2, c3 = (p1 >> 32).to(tl.uint32) ^ c1 ^ k0, p1.to(tl.uint32), (p0 >> 32).to(tl.uint32) ^ c3 ^ k1, \
+            p0.to(tl.uint32)
     return c0, c1, c2, c3
+
+
+@triton.jit
+def _words(P):
+    """P seen as uint32 words (word 2 i is the low half of P[i]): the keys and
+    the stream load as 32-bit values, so that the rounds stay in 32 bits."""
+    return P.to(tl.pointer_type(tl.uint32))
 
 
 @triton.jit
 def _block_words(b, P):
     """The four words of Philox blocks b (uint64) of the stream in P."""
-    s_lo = tl.load(P + P_STREAM).to(tl.uint32)
-    s_hi = tl.load(P + P_STREAM + 1).to(tl.uint32)
+    W = _words(P)
     c0 = b.to(tl.uint32)
     c1 = (b >> 32).to(tl.uint32)
-    c2 = tl.zeros_like(c0) + s_lo
-    c3 = tl.zeros_like(c0) + s_hi
+    c2 = tl.zeros_like(c0) + tl.load(W + 2 * P_STREAM)
+    c3 = tl.zeros_like(c0) + tl.load(W + 2 * (P_STREAM + 1))
     return _philox(c0, c1, c2, c3, P)
 
 
@@ -147,7 +152,9 @@ def _box_muller(u1, u2):
     r = tl.sqrt_rn(_log_kf(k, f) * -2.0)
     v = u2 + 0x20000000
     j = v >> 30
-    a = ((v & 0x3fffffff).to(tl.int32) - 0x20000000).to(tl.float32) * 1.462918119976564e-09  # pi / 2^31 (0x1.921fb6p-30)
+    # m = (v & 0x3fffffff) - 0x20000000 is u2's low 30 bits, signed; 4 m = int32(u2 << 2) converts
+    # to exactly 4 float(m), so 4 m times pi / 2^33 rounds as m times pi / 2^31 (0x1.921fb6p-30)
+    a = (u2 << 2).to(tl.int32, bitcast=True).to(tl.float32) * 3.657295299941409e-10  # 0x1.921fb6p-32
     a2 = a * a
     s = -1.9515295891e-4 * a2 + 8.3321608736e-3
     s = s * a2 + -1.6666654611e-1

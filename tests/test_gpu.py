@@ -111,38 +111,77 @@ def test_stream_and_start_near_2_64(dist, dtype, stream, start):
                 **kw)
 
 
+VIEWS = {"transpose": lambda x: x.T, "step": lambda x: x[::3, 1::2], "offset": lambda x: x[1:, 3:],
+         "corner": lambda x: x[2:9, :5]}
+
+
 @pytest.mark.parametrize("dtype", list(DTYPES))
 @pytest.mark.parametrize("dist", ["uniform", "normal", "trunc", "trunc_narrow"])
-@pytest.mark.parametrize("view", ["transpose", "step", "offset", "corner"])
+@pytest.mark.parametrize("view", list(VIEWS))
 def test_non_contiguous(dist, dtype, view):
-    """Strided outputs (every element computes its own block and lane)."""
-    views = {"transpose": lambda x: x.T, "step": lambda x: x[::3, 1::2], "offset": lambda x: x[1:, 3:],
-             "corner": lambda x: x[2:9, :5]}
+    """Strided outputs through the element kernel (rows this short do not
+    go to the row kernel): every element computes its own block and lane."""
     fn, kw = DISTS[dist]
-    assert_same(fn, (21, 34), DTYPES[dtype], view=views[view], rng=99, **kw)
+    assert_same(fn, (21, 34), DTYPES[dtype], view=VIEWS[view], rng=99, **kw)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
-@pytest.mark.parametrize("index", [
+@pytest.fixture
+def rows_everywhere(monkeypatch):
+    """Every layout whose last dimension runs on in the global index goes
+    to the row kernel, however short its rows."""
+    monkeypatch.setitem(_kernels.CONFIG, "rows_from", 1)
+
+
+@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_non_contiguous_through_row_kernel(view, dtype, rows_everywhere):
+    """The row kernel's addressing (row places, first lanes, output
+    strides) on the same views; its values are the contiguous kernel's."""
+    fn, kw = DISTS["normal"]
+    assert_same(fn, (21, 34), DTYPES[dtype], view=VIEWS[view], rng=99, **kw)
+
+
+SHARD_INDEXES = [
     (slice(0, 5),),                      # rows: one contiguous run
     (slice(5, 12), slice(3, 11)),        # a block: strided global indices
     (slice(None), slice(10, 20)),        # columns
     (3,),                                # one row
     (slice(None, None, 2), None, 7),     # steps, a new axis, an int
     (Ellipsis, slice(19, 2, -3)),        # a negative step
-])
+]
+
+
+def assert_shard_is_part(fn, kw, dtype, gshape, index, rng=5):
+    tdt = DTYPES[dtype]
+    whole = np.empty(gshape, dtype=np_dtype(tdt))
+    fn(out=whole, rng=rng, **kw)
+    part = whole[index]
+    t = torch.empty(part.shape, dtype=tdt, device=DEV)
+    fn(out=DeviceBuffer(t), rng=rng, global_shape=gshape, index=index, **kw)
+    np.testing.assert_array_equal(bits(t), bits(np.ascontiguousarray(part)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+@pytest.mark.parametrize("index", SHARD_INDEXES)
 @pytest.mark.parametrize("dist", ["normal", "trunc", "he_uniform"])
 def test_shard_equals_part_of_whole(dist, dtype, index):
     """global_shape= and index=: the part of the whole, on the device."""
     fn, kw = DISTS[dist]
-    gshape = (12, 20)
-    tdt = DTYPES[dtype]
-    whole = np.empty(gshape, dtype=np_dtype(tdt))
-    fn(out=whole, rng=5, **kw)
-    part = whole[index]
-    t = torch.empty(part.shape, dtype=tdt, device=DEV)
-    fn(out=DeviceBuffer(t), rng=5, global_shape=gshape, index=index, **kw)
-    np.testing.assert_array_equal(bits(t), bits(np.ascontiguousarray(part)))
+    assert_shard_is_part(fn, kw, dtype, (12, 20), index)
+
+
+@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("gshape,index", [((12, 20), i) for i in SHARD_INDEXES] + [
+    ((3, 9001), (slice(None), slice(1, 9001))),                # rows of 9000: programs of 512 blocks
+    ((4, 6, 50), (slice(None), slice(1, 4), slice(5, 45))),     # a row index over two dimensions
+    ((5, 700), (slice(1, 4), slice(3, 603))),                   # rows starting at every lane
+    ((8, 64), (slice(None), slice(16, 48))),                    # every row starts a Philox block
+])
+def test_shard_through_row_kernel(gshape, index, dtype, rows_everywhere):
+    """Shards through the row kernel: both program sizes, nested rows,
+    rows that start inside a Philox block and rows that all start one."""
+    fn, kw = DISTS["normal"]
+    assert_shard_is_part(fn, kw, dtype, gshape, index, rng=21)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
@@ -219,9 +258,12 @@ for kernel, kind, dt, extra, ptr in [
         (K._fill_contig, K.TRUNCNORM, K.DT_F16, {"SKIP": 0}, "*i16"),
         (K._fill_contig, K.TRUNCNORM_F64, K.DT_F32, {"SKIP": 0}, "*fp32"),
         (K._fill_contig, K.NORMAL, K.DT_F64, {"SKIP": 0}, "*fp64"),
-        (K._fill_strided, K.TRUNCNORM, K.DT_F64, {"NDIM": 2}, "*fp64")]:
+        (K._fill_strided, K.TRUNCNORM, K.DT_F64, {"NDIM": 2}, "*fp64"),
+        (K._fill_rows, K.NORMAL, K.DT_F16, {"NDIM": 3, "ALIGNED": False}, "*i16"),
+        (K._fill_rows, K.UNIFORM, K.DT_F64, {"NDIM": 2, "ALIGNED": True}, "*fp64")]:
     consts = dict(KIND=kind, DT=dt, BLOCK=256, **extra)
-    sig = {"out": ptr, "P": "*i64", "n": "i64", **{k: "constexpr" for k in consts}}
+    sig = {name: "constexpr" if name in consts else {"out": ptr, "P": "*i64"}.get(name, "i64")
+           for name in kernel.arg_names}
     src = ASTSource(fn=kernel, signature=sig, constexprs=consts, attrs={(0,): div16, (1,): div16, (2,): div16})
     ptx = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=K.OPTIONS).asm["ptx"]
     found = sorted({m.group(0) for m in bad.finditer(ptx)})

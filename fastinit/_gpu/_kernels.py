@@ -10,15 +10,17 @@ transcendental (log, sin, cos are the project's polynomials), integer
 constants at or above 2^31 made uint32 explicitly, and half-precision
 rounding done in integers as in fi_math.h.
 
-Two kernels share the transforms:
+Three kernels share the transforms:
 
 * _fill_contig: the output is one contiguous run of global elements
   [gbase, gbase + n).  A program computes BLOCK Philox blocks and stores
   their elements as one contiguous vector (a block's 4 words, or 2 float64
-  elements, joined in element order).
-* _fill_strided: any layout (non-contiguous tensors, shards): each element
-  finds its global index from its position, computes its own Philox block
-  and takes its lane.
+  elements, joined in element order: _run_values).
+* _fill_rows: layouts whose last dimension runs on in the global index
+  (a shard's rows, a transposed view's columns): each row is a run of
+  global elements, filled as the contiguous kernel fills its run.
+* _fill_strided: any layout: each element finds its global index from its
+  position, computes its own Philox block and takes its lane.
 
 Launched on CUDA tensors by fastinit._gpu.fill; under TRITON_INTERPRET=1
 the same launch runs on CPU tensors (the tests do that).
@@ -422,10 +424,10 @@ def _to_half_bits(v, DT: tl.constexpr):
 
 @triton.jit
 def _store(out, offs, v, mask, DT: tl.constexpr):
-    """Store float32 values (or uint32 words for DT_U32) in the output type."""
+    """Store float32 values (uint32 words for DT_U32, float64 for DT_F64) in the output type."""
     if DT == K_U32:
         tl.store(out + offs, v.to(tl.int32, bitcast=True), mask=mask)
-    elif DT == K_F32:
+    elif DT == K_F32 or DT == K_F64:
         tl.store(out + offs, v, mask=mask)
     else:
         tl.store(out + offs, _to_half_bits(v, DT), mask=mask)
@@ -472,16 +474,13 @@ def _value_at32(b, lane, P, KIND: tl.constexpr):
 
 
 @triton.jit
-def _fill_contig(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, SKIP: tl.constexpr, BLOCK: tl.constexpr):
-    """Global elements [gbase, gbase + n) to out[0:n]; SKIP = the elements of
-    gbase's Philox block before gbase (a constant, so that the stores of an
-    aligned run are known to be aligned and go out as wide stores)."""
-    g0 = _gbase(P)
-    j = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
+def _run_values(b, P, KIND: tl.constexpr, DT: tl.constexpr, BLOCK: tl.constexpr):
+    """The elements of the BLOCK consecutive Philox blocks b as one vector
+    in element order: 4 BLOCK 32-bit values (a block's words 0, 1, 2, 3),
+    or 2 BLOCK float64 values."""
+    w0, w1, w2, w3 = _block_words(b, P)
     a64, b64, c64, d64, lo64, hi64 = _params(P)
     if DT == K_F64:
-        b = (g0 >> 1) + j.to(tl.uint64)
-        w0, w1, w2, w3 = _block_words(b, P)
         if KIND == K_NORMAL:
             z0, z1 = _box_muller_f64(w0, w1, w2, w3)
             e0 = a64 + b64 * z0
@@ -490,11 +489,7 @@ def _fill_contig(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, SKIP: tl.const
             e0 = _value64(w0, w1, KIND, a64, b64, c64, d64, lo64, hi64)
             e1 = _value64(w2, w3, KIND, a64, b64, c64, d64, lo64, hi64)
         v = tl.reshape(tl.join(e0, e1), [2 * BLOCK])
-        offs = tl.program_id(0).to(tl.int64) * (2 * BLOCK) + tl.arange(0, 2 * BLOCK).to(tl.int64) - SKIP
-        tl.store(out + offs, v, mask=(offs >= 0) & (offs < n))
     else:
-        b = (g0 >> 2) + j.to(tl.uint64)
-        w0, w1, w2, w3 = _block_words(b, P)
         # the parameters of a 32-bit kind, rounded once to float32 as the C kernels take them
         a = a64.to(tl.float32)
         s = b64.to(tl.float32)
@@ -538,8 +533,56 @@ def _fill_contig(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, SKIP: tl.const
             v3 = _value32(w3, KIND, a, s, c, d, lo, hi, c64, d64, a64, b64)
         # element order: block j's words 0, 1, 2, 3 (join(join(v0, v2), join(v1, v3))[j, i, k] = v[2 i + k])
         v = tl.reshape(tl.join(tl.join(v0, v2), tl.join(v1, v3)), [4 * BLOCK])
-        offs = tl.program_id(0).to(tl.int64) * (4 * BLOCK) + tl.arange(0, 4 * BLOCK).to(tl.int64) - SKIP
-        _store(out, offs, v, (offs >= 0) & (offs < n), DT)
+    return v
+
+
+@triton.jit
+def _fill_contig(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, SKIP: tl.constexpr, BLOCK: tl.constexpr):
+    """Global elements [gbase, gbase + n) to out[0:n]; SKIP = the elements of
+    gbase's Philox block before gbase (a constant, so that the stores of an
+    aligned run are known to be aligned and go out as wide stores)."""
+    PER: tl.constexpr = 2 if DT == K_F64 else 4  # elements per Philox block
+    b = (_gbase(P) // PER) + (tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)).to(tl.uint64)
+    v = _run_values(b, P, KIND, DT, BLOCK)
+    offs = tl.program_id(0).to(tl.int64) * (PER * BLOCK) + tl.arange(0, PER * BLOCK).to(tl.int64) - SKIP
+    _store(out, offs, v, (offs >= 0) & (offs < n), DT)
+
+
+@triton.jit
+def _fill_rows(out, P, row_len, KIND: tl.constexpr, DT: tl.constexpr, NDIM: tl.constexpr, BLOCK: tl.constexpr,
+               ALIGNED: tl.constexpr):
+    """A layout whose last dimension runs on in the global index (global
+    stride 1; any output stride): program (r, c) fills part c of row r, a
+    run of consecutive global elements, with whole Philox blocks as the
+    contiguous kernel does.  The row's place (output offset, first global
+    index) comes from r over the other NDIM - 1 dimensions, once per
+    program.  ALIGNED: every row starts at a Philox block and has output
+    stride 1.  Rows are shorter than 2^31 elements (the launch sees to it)."""
+    PER: tl.constexpr = 2 if DT == K_F64 else 4
+    rest = tl.program_id(0).to(tl.int64)
+    ooff = rest * 0
+    goff = rest * 0
+    for k in tl.static_range(NDIM - 1):
+        d = NDIM - 2 - k
+        if d > 0:
+            size = tl.load(P + P_LAYOUT + d)
+            idx = rest % size
+            rest = rest // size
+        else:
+            idx = rest  # the outermost dimension: r is already below its size
+        ooff += idx * tl.load(P + P_LAYOUT + K_MAXDIM + d)
+        goff += idx * tl.load(P + P_LAYOUT + 2 * K_MAXDIM + d)
+    g = _gbase(P) + goff.to(tl.uint64)  # the row's first global index (mod 2^64)
+    c = tl.program_id(1)
+    b = (g // PER) + (c.to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)).to(tl.uint64)
+    v = _run_values(b, P, KIND, DT, BLOCK)
+    pos = c * (PER * BLOCK) + tl.arange(0, PER * BLOCK)  # place in the row
+    if ALIGNED:
+        _store(out + ooff, pos, v, pos < row_len, DT)
+    else:
+        pos -= (g % PER).to(tl.int32)
+        ostride = tl.load(P + P_LAYOUT + K_MAXDIM + NDIM - 1)
+        _store(out + ooff, pos.to(tl.int64) * ostride, v, (pos >= 0) & (pos < row_len), DT)
 
 
 @triton.jit
@@ -584,8 +627,12 @@ OPTIONS = dict(enable_fp_fusion=False)
 # Launch shape (no effect on values): Philox blocks per program of the
 # contiguous kernel (512: 2048 32-bit elements), elements per program of the
 # strided one, warps per program.  `fastinit bench --device cuda --sweep`
-# times alternatives.
-CONFIG = dict(block_contig=512, block_strided=1024, num_warps=4)
+# times alternatives.  Rows of at least rows_from elements that run on in the
+# global index (a shard's rows, a transposed view's columns) go to the row
+# kernel, with block_contig Philox blocks per program where a row has 4 of
+# them, else block_rows.
+CONFIG = dict(block_contig=512, block_strided=1024, num_warps=4, rows_from=512, block_rows=128)
+_GRID_Y = 65535  # CUDA's limit on a grid's second dimension
 
 
 def _bits(x: float) -> int:
@@ -657,16 +704,26 @@ def launch(t: torch.Tensor, kind: int, dt: int, a: float, b: float, c: float, d:
 
 
 def _launch(store, params, n, kind, dt, gbase, contig, layout):
+    per = 4 if dt != DT_F64 else 2  # elements per Philox block
+    warps = CONFIG["num_warps"]
     if contig:
-        per = (4 if dt != DT_F64 else 2) * CONFIG["block_contig"]
-        skip = gbase & (3 if dt != DT_F64 else 1)
-        grid = (triton.cdiv(n + skip, per),)
+        skip = gbase % per
+        grid = (triton.cdiv(n + skip, per * CONFIG["block_contig"]),)
         _fill_contig[grid](store, params, n, KIND=kind, DT=dt, SKIP=skip, BLOCK=CONFIG["block_contig"],
-                           num_warps=CONFIG["num_warps"], **OPTIONS)
-    else:
-        grid = (triton.cdiv(n, CONFIG["block_strided"]),)
-        _fill_strided[grid](store, params, n, KIND=kind, DT=dt, NDIM=len(layout), BLOCK=CONFIG["block_strided"],
-                            num_warps=CONFIG["num_warps"], **OPTIONS)
+                           num_warps=warps, **OPTIONS)
+        return
+    row_len = layout[-1][0]
+    if layout[-1][2] == 1 and row_len >= CONFIG["rows_from"]:
+        block = CONFIG["block_contig"] if row_len >= 4 * per * CONFIG["block_contig"] else CONFIG["block_rows"]
+        grid = (n // row_len, triton.cdiv(row_len + per - 1, per * block))
+        aligned = layout[-1][1] == 1 and all(g % per == 0 for g in [gbase] + [g for _, _, g in layout[:-1]])
+        if grid[1] <= _GRID_Y:
+            _fill_rows[grid](store, params, row_len, KIND=kind, DT=dt, NDIM=len(layout), BLOCK=block,
+                             ALIGNED=aligned, num_warps=warps, **OPTIONS)
+            return
+    grid = (triton.cdiv(n, CONFIG["block_strided"]),)
+    _fill_strided[grid](store, params, n, KIND=kind, DT=dt, NDIM=len(layout), BLOCK=CONFIG["block_strided"],
+                        num_warps=warps, **OPTIONS)
 
 
 _nothing = contextlib.nullcontext

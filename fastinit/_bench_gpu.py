@@ -47,6 +47,25 @@ def _methods():
     ], torch
 
 
+SHARDS = 8  # the column-shard rows: one rank's part of an 8-way split along dimension 1
+
+
+def _shard_method(shape):
+    """(operation, torch's call, fastinit's call) on one rank's column shard
+    (Shard(1), SHARDS ways) of a tensor of `shape`: torch fills the local
+    tensor with its own generator (values that depend on the split);
+    fastinit fills it with the whole tensor's values, its rows through the
+    row kernel."""
+    from torch.nn import init as ti
+
+    import fastinit.torch as fit
+
+    part = shape[1] // SHARDS
+    index = (slice(None), slice(3 * part, 4 * part))
+    return (f"kaiming_normal_, 1/{SHARDS} column shard", lambda t: ti.kaiming_normal_(t),
+            lambda t: fit.init_shard_(t, "he_normal", shape, index, rng=20261123))
+
+
 def _time(fn, t, torch) -> float:
     torch.cuda.synchronize()
     t0 = time.perf_counter()
@@ -78,30 +97,33 @@ def run(size: int = 1 << 30, repeat: int = 5, check: bool = True) -> dict:
         res["triton"] = triton.__version__
     except ImportError:
         res["triton"] = None
+    shard_op = _shard_method(shape)
     for dtype in (torch.float32, torch.bfloat16):
         t = torch.empty(shape, dtype=dtype, device="cuda")
+        local = torch.empty((shape[0], shape[1] // SHARDS), dtype=dtype, device="cuda")
         calls = []
-        for op, torch_fn, fi_fn in methods:
-            calls += [(op, "torch", torch_fn), (op, "fastinit", fi_fn)]
-        times = {(op, who): [] for op, who, _ in calls}
-        for op, who, fn in calls:  # warm-up (and Triton's compilation)
-            fn(t)
+        for (op, torch_fn, fi_fn), out in [(m, t) for m in methods] + [(shard_op, local)]:
+            calls += [(op, "torch", torch_fn, out), (op, "fastinit", fi_fn, out)]
+        times = {(op, who): [] for op, who, _, _ in calls}
+        for op, who, fn, out in calls:  # warm-up (and Triton's compilation)
+            fn(out)
         for _ in range(repeat):
-            for op, who, fn in calls:
-                times[(op, who)].append(_time(fn, t, torch))
-        for op, who, fn in calls:
+            for op, who, fn, out in calls:
+                times[(op, who)].append(_time(fn, out, torch))
+        for op, who, fn, out in calls:
             sec = statistics.median(times[(op, who)])
+            m = out.numel()
             row = {"dtype": str(dtype).replace("torch.", ""), "op": op, "impl": who, "seconds": sec,
-                   "gelem_s": n / sec / 1e9, "gb_s": n * t.element_size() / sec / 1e9}
+                   "gelem_s": m / sec / 1e9, "gb_s": m * out.element_size() / sec / 1e9}
             if who == "fastinit" and check:
-                fn(t)
-                gpu = _bits(t)
-                cpu = torch.empty(shape, dtype=dtype)
+                fn(out)
+                gpu = _bits(out)
+                cpu = torch.empty(out.shape, dtype=dtype)
                 fn(cpu)
                 row["bit_equal"] = bool(np.array_equal(gpu, _bits(cpu)))
                 del gpu, cpu
             res["rows"].append(row)
-        del t
+        del t, local
         torch.cuda.empty_cache()
     return res
 

@@ -112,7 +112,7 @@ def test_stream_and_start_near_2_64(dist, dtype, stream, start):
 
 
 VIEWS = {"transpose": lambda x: x.T, "step": lambda x: x[::3, 1::2], "offset": lambda x: x[1:, 3:],
-         "corner": lambda x: x[2:9, :5]}
+         "corner": lambda x: x[2:9, :5], "flat_step": lambda x: x.reshape(-1)[::2]}
 
 
 @pytest.mark.parametrize("dtype", list(DTYPES))

@@ -632,7 +632,7 @@ OPTIONS = dict(enable_fp_fusion=False)
 # kernel, with block_contig Philox blocks per program where a row has 4 of
 # them, else block_rows.
 CONFIG = dict(block_contig=512, block_strided=1024, num_warps=4, rows_from=512, block_rows=128)
-_GRID_Y = 65535  # CUDA's limit on a grid's second dimension
+_GRID_Y = 65535  # CUDA's limit on a grid's second dimension (the first takes up to 2^31 - 1)
 
 
 def _bits(x: float) -> int:
@@ -717,7 +717,7 @@ def _launch(store, params, n, kind, dt, gbase, contig, layout):
         block = CONFIG["block_contig"] if row_len >= 4 * per * CONFIG["block_contig"] else CONFIG["block_rows"]
         grid = (n // row_len, triton.cdiv(row_len + per - 1, per * block))
         aligned = layout[-1][1] == 1 and all(g % per == 0 for g in [gbase] + [g for _, _, g in layout[:-1]])
-        if grid[1] <= _GRID_Y:
+        if grid[0] < 2**31 and grid[1] <= _GRID_Y:
             _fill_rows[grid](store, params, row_len, KIND=kind, DT=dt, NDIM=len(layout), BLOCK=block,
                              ALIGNED=aligned, num_warps=warps, **OPTIONS)
             return

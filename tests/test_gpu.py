@@ -128,8 +128,18 @@ def test_non_contiguous(dist, dtype, view):
 @pytest.fixture
 def rows_everywhere(monkeypatch):
     """Every layout whose last dimension runs on in the global index goes
-    to the row kernel, however short its rows."""
+    to the row kernel, however short its rows; yields the grids the row
+    kernel was launched with."""
     monkeypatch.setitem(_kernels.CONFIG, "rows_from", 1)
+    grids, kernel = [], _kernels._fill_rows
+
+    class Launches:
+        def __getitem__(self, grid):
+            grids.append(grid)
+            return kernel[grid]
+
+    monkeypatch.setattr(_kernels, "_fill_rows", Launches())
+    yield grids
 
 
 @pytest.mark.parametrize("dtype", list(DTYPES))
@@ -139,6 +149,7 @@ def test_non_contiguous_through_row_kernel(view, dtype, rows_everywhere):
     strides) on the same views; its values are the contiguous kernel's."""
     fn, kw = DISTS["normal"]
     assert_same(fn, (21, 34), DTYPES[dtype], view=VIEWS[view], rng=99, **kw)
+    assert rows_everywhere, "the row kernel did not run"
 
 
 SHARD_INDEXES = [
@@ -171,7 +182,9 @@ def test_shard_equals_part_of_whole(dist, dtype, index):
 
 
 @pytest.mark.parametrize("dtype", list(DTYPES))
-@pytest.mark.parametrize("gshape,index", [((12, 20), i) for i in SHARD_INDEXES] + [
+@pytest.mark.parametrize("gshape,index", [
+    ((12, 20), (slice(5, 12), slice(3, 11))),
+    ((12, 20), (slice(None), slice(10, 20))),
     ((3, 9001), (slice(None), slice(1, 9001))),                # rows of 9000: programs of 512 blocks
     ((4, 6, 50), (slice(None), slice(1, 4), slice(5, 45))),     # a row index over two dimensions
     ((5, 700), (slice(1, 4), slice(3, 603))),                   # rows starting at every lane
@@ -182,6 +195,17 @@ def test_shard_through_row_kernel(gshape, index, dtype, rows_everywhere):
     rows that start inside a Philox block and rows that all start one."""
     fn, kw = DISTS["normal"]
     assert_shard_is_part(fn, kw, dtype, gshape, index, rng=21)
+    assert rows_everywhere, "the row kernel did not run"
+
+
+@pytest.mark.parametrize("dtype,start,programs", [("float32", 0, 1), ("float32", 1, 2), ("float64", 0, 1)])
+def test_row_kernel_programs_cover_rows_exactly(dtype, start, programs, rows_everywhere):
+    """Rows of one program's worth of elements: one program a row where
+    every row starts a Philox block, two where they start inside one."""
+    per = 2 if dtype == "float64" else 4
+    width = per * _kernels.CONFIG["block_rows"]
+    assert_shard_is_part(fastinit.normal, {}, dtype, (3, 2 * width), (slice(None), slice(start, start + width)))
+    assert rows_everywhere == [(3, programs)]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
@@ -269,9 +293,8 @@ for kernel, kind, dt, extra, ptr in [
     found = sorted({m.group(0) for m in bad.finditer(ptx)})
     assert not found, (kernel.__name__, kind, dt, found)
     assert "mul.rn.f" in ptx, (kernel.__name__, kind, dt)
-    for m in (0xD2511F53, 0xCD9E8D57):  # Philox's products: widening multiplies (the constant may print signed)
-        assert re.search(rf"mul\.(lo\.[su]64|wide\.u32)\s+%rd\d+, %r\w+, ({m}|{m - 2**32});", ptx), \
-            (kernel.__name__, hex(m))
+    for m in (0xD2511F53, 0xCD9E8D57):  # Philox's products: 32 x 32 -> 64-bit multiplies (printed signed)
+        assert re.search(rf"mul\.wide\.u32\s+%rd\d+, %r\d+, ({m}|{m - 2**32});", ptx), (kernel.__name__, hex(m))
     if kernel is K._fill_contig and extra["SKIP"] == 0:
         assert "st.global.v" in ptx, ("stores not vectorized", kind, dt)
 print("ok")

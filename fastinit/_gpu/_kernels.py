@@ -630,8 +630,8 @@ OPTIONS = dict(enable_fp_fusion=False)
 # times alternatives.  Rows of at least rows_from elements that run on in the
 # global index (a shard's rows, a transposed view's columns) go to the row
 # kernel, with block_contig Philox blocks per program where a row has 4 of
-# them, else block_rows.
-CONFIG = dict(block_contig=512, block_strided=1024, num_warps=4, rows_from=512, block_rows=128)
+# them, else block_rows blocks in rows_warps warps (two blocks a thread).
+CONFIG = dict(block_contig=512, block_strided=1024, num_warps=4, rows_from=512, block_rows=128, rows_warps=2)
 _GRID_Y = 65535  # CUDA's limit on a grid's second dimension (the first takes up to 2^31 - 1)
 
 
@@ -714,12 +714,14 @@ def _launch(store, params, n, kind, dt, gbase, contig, layout):
         return
     row_len = layout[-1][0]
     if layout[-1][2] == 1 and row_len >= CONFIG["rows_from"]:
-        block = CONFIG["block_contig"] if row_len >= 4 * per * CONFIG["block_contig"] else CONFIG["block_rows"]
-        grid = (n // row_len, triton.cdiv(row_len + per - 1, per * block))
+        long_rows = row_len >= 4 * per * CONFIG["block_contig"]
+        block = CONFIG["block_contig"] if long_rows else CONFIG["block_rows"]
         aligned = layout[-1][1] == 1 and all(g % per == 0 for g in [gbase] + [g for _, _, g in layout[:-1]])
+        # a row that starts inside a Philox block needs up to per - 1 lanes more
+        grid = (n // row_len, triton.cdiv(row_len + (0 if aligned else per - 1), per * block))
         if grid[0] < 2**31 and grid[1] <= _GRID_Y:
             _fill_rows[grid](store, params, row_len, KIND=kind, DT=dt, NDIM=len(layout), BLOCK=block,
-                             ALIGNED=aligned, num_warps=warps, **OPTIONS)
+                             ALIGNED=aligned, num_warps=warps if long_rows else CONFIG["rows_warps"], **OPTIONS)
             return
     grid = (triton.cdiv(n, CONFIG["block_strided"]),)
     _fill_strided[grid](store, params, n, KIND=kind, DT=dt, NDIM=len(layout), BLOCK=CONFIG["block_strided"],

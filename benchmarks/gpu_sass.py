@@ -51,12 +51,13 @@ def _tool(name):
     return found[0]
 
 
-def compile_kernel(kernel, consts, aligned_args):
-    sig = {a: "constexpr" if a in consts else {"out": POINTER[consts["DT"]], "P": "*i64"}.get(a, "i64")
+def compile_kernel(kernel, consts, aligned_args, num_warps):
+    # integer arguments below 2^31 reach the kernel as i32, as in a launch of up to 2^31 elements
+    sig = {a: "constexpr" if a in consts else {"out": POINTER[consts["DT"]], "P": "*i64"}.get(a, "i32")
            for a in kernel.arg_names}
     attrs = {(kernel.arg_names.index(a),): ALIGNED16 for a in aligned_args}
     src = ASTSource(fn=kernel, signature=sig, constexprs=consts, attrs=attrs)
-    return triton.compile(src, target=TARGET, options=dict(K.OPTIONS, num_warps=K.CONFIG["num_warps"]))
+    return triton.compile(src, target=TARGET, options=dict(K.OPTIONS, num_warps=num_warps))
 
 
 def count(compiled) -> collections.Counter:
@@ -76,18 +77,23 @@ def count(compiled) -> collections.Counter:
 
 
 def cases():
-    threads = 32 * K.CONFIG["num_warps"]
+    """(label, fill, kernel, constants, 16-byte aligned arguments, warps,
+    elements a thread writes), as fastinit._gpu._kernels._launch makes them."""
+    warps = K.CONFIG["num_warps"]
     for name, kind, dt in CASES:
         per = 2 if dt == K.DT_F64 else 4
         block = K.CONFIG["block_contig"]
-        yield ("contiguous", name, K._fill_contig, dict(KIND=kind, DT=dt, SKIP=0, BLOCK=block),
-               ("out", "P", "n"), block * per // threads)
-        for aligned in (True, False):
-            yield (f"rows{'' if aligned else ', unaligned'}", name, K._fill_rows,
-                   dict(KIND=kind, DT=dt, NDIM=2, BLOCK=block, ALIGNED=aligned), ("out", "P", "row_len"),
-                   block * per // threads)
-        yield ("elements", name, K._fill_strided, dict(KIND=kind, DT=dt, NDIM=2, BLOCK=K.CONFIG["block_strided"]),
-               ("out", "P", "n"), K.CONFIG["block_strided"] // threads)
+        yield (f"contiguous {per * block}", name, K._fill_contig, dict(KIND=kind, DT=dt, SKIP=0, BLOCK=block),
+               ("out", "P", "n"), warps, block * per // (32 * warps))
+        # rows of 4 programs of block_contig blocks or more; shorter ones take block_rows blocks a program
+        for rows_block, rows_warps in ((block, warps), (K.CONFIG["block_rows"], K.CONFIG["rows_warps"])):
+            for aligned in (True, False):
+                yield (f"rows {per * rows_block}{'' if aligned else ', unal.'}", name, K._fill_rows,
+                       dict(KIND=kind, DT=dt, NDIM=2, BLOCK=rows_block, ALIGNED=aligned), ("out", "P", "row_len"),
+                       rows_warps, rows_block * per // (32 * rows_warps))
+        yield (f"elements {K.CONFIG['block_strided']}", name, K._fill_strided,
+               dict(KIND=kind, DT=dt, NDIM=2, BLOCK=K.CONFIG["block_strided"]),
+               ("out", "P", "n"), warps, K.CONFIG["block_strided"] // (32 * warps))
 
 
 def main(argv=None) -> int:
@@ -96,14 +102,14 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     rows = []
     print(f"fastinit's GPU kernels compiled for sm_90 (triton {triton.__version__}), launch shape {K.CONFIG}")
-    print(f" {'kernel':<18} {'fill':<18} {'instr/elem':>10}  most frequent")
-    for kernel_name, name, kernel, consts, aligned_args, elems in cases():
-        ops = count(compile_kernel(kernel, consts, aligned_args))
+    print(f" {'kernel (elements a program)':<28} {'fill':<18} {'instr/elem':>10}  most frequent")
+    for kernel_name, name, kernel, consts, aligned_args, warps, elems in cases():
+        ops = count(compile_kernel(kernel, consts, aligned_args, warps))
         total = sum(ops.values())
         rows.append({"kernel": kernel_name, "fill": name, "instructions": total, "elements_per_thread": elems,
                      "per_element": total / elems, "opcodes": dict(ops)})
         top = " ".join(f"{k}:{v}" for k, v in ops.most_common(6))
-        print(f" {kernel_name:<18} {name:<18} {total / elems:10.1f}  {top}", flush=True)
+        print(f" {kernel_name:<28} {name:<18} {total / elems:10.1f}  {top}", flush=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)

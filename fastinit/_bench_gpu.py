@@ -131,7 +131,8 @@ def run(size: int = 1 << 30, repeat: int = 5, check: bool = True) -> dict:
 def sweep(size: int = 1 << 30, repeat: int = 3):
     """Gelem/s of fastinit's normal_, kaiming_uniform_ and trunc_normal_
     (float32, bfloat16) under each launch shape (values are the same under
-    every one), one row at a time."""
+    every one), then of the column-shard fill under each shape of the row
+    kernel's short-row programs, one row at a time."""
     import itertools
 
     import torch
@@ -153,8 +154,19 @@ def sweep(size: int = 1 << 30, repeat: int = 3):
                     fn(t)
                     sec = statistics.median(_time(fn, t, torch) for _ in range(repeat))
                     yield {"dtype": str(dtype).replace("torch.", ""), "op": op, "block": block,
-                                "num_warps": warps, "gelem_s": t.numel() / sec / 1e9}
-            del t
+                           "num_warps": warps, "gelem_s": t.numel() / sec / 1e9}
+            _kernels.CONFIG.clear()
+            _kernels.CONFIG.update(keep)
+            # the row kernel's short-row programs, on one rank's column shard (rows of shape[1] / SHARDS)
+            _, _, fn = _shard_method(shape)
+            local = torch.empty((shape[0], shape[1] // SHARDS), dtype=dtype, device="cuda")
+            for block, warps in ((64, 1), (128, 1), (128, 2), (128, 4)):
+                _kernels.CONFIG.update(block_rows=block, rows_warps=warps)
+                fn(local)
+                sec = statistics.median(_time(fn, local, torch) for _ in range(repeat))
+                yield {"dtype": str(dtype).replace("torch.", ""), "op": "column shard", "block": block,
+                       "num_warps": warps, "gelem_s": local.numel() / sec / 1e9}
+            del t, local
     finally:
         _kernels.CONFIG.clear()
         _kernels.CONFIG.update(keep)

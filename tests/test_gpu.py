@@ -198,6 +198,50 @@ def test_shard_through_row_kernel(gshape, index, dtype, rows_everywhere):
     assert rows_everywhere, "the row kernel did not run"
 
 
+def _random_part(rng):
+    """A random global shape (1 to 3 dimensions) and a basic index into it:
+    ints, whole dimensions, slices with starts, stops and steps (mostly 1,
+    so that rows run on in the global index; negative ones too), new axes."""
+    gshape = tuple(int(rng.integers(1, 40)) for _ in range(int(rng.integers(1, 4))))
+    index = []
+    for size in gshape:
+        pick = rng.random()
+        if pick < 0.15:
+            index.append(int(rng.integers(0, size)))
+        elif pick < 0.3:
+            index.append(slice(None))
+        else:
+            lo = int(rng.integers(0, size))
+            hi = int(rng.integers(lo + 1, size + 1))
+            step = int(rng.choice([1, 1, 1, 1, 2, 3, -1, -2]))
+            index.append(slice(lo, hi, step) if step > 0 else slice(hi - 1, lo - 1 if lo > 0 else None, step))
+        if rng.random() < 0.1:
+            index.append(None)
+    return gshape, tuple(index)
+
+
+@pytest.mark.parametrize("case", range(24))
+def test_random_shards_through_every_kernel(case, monkeypatch):
+    """Seeded random parts of random tensors, each filled three ways (row
+    kernel wherever a layout allows it, element kernel only, and the
+    launch's own choice), at a random stream and a start near 2^64: every
+    fill equals the CPU's part of the whole."""
+    rng = np.random.default_rng(20261123 + case)
+    gshape, index = _random_part(rng)
+    dtype = list(DTYPES)[case % 4]
+    tdt = DTYPES[dtype]
+    start = U64 - math.prod(gshape) - int(rng.integers(0, 4))  # the whole ends within 3 of 2^64
+    kw = dict(rng=case, stream=int(rng.integers(0, 2**63)) * 2 + 1, start=start)
+    whole = np.empty(gshape, dtype=np_dtype(tdt))
+    fastinit.normal(out=whole, std=0.3, **kw)
+    part = whole[index].copy()  # C order, and 0-d where every index is an int
+    for rows_from in (1, 1 << 62, 512):
+        monkeypatch.setitem(_kernels.CONFIG, "rows_from", rows_from)
+        t = torch.full(part.shape, float("nan"), dtype=tdt, device=DEV)
+        fastinit.normal(out=DeviceBuffer(t), std=0.3, global_shape=gshape, index=index, **kw)
+        np.testing.assert_array_equal(bits(t), bits(part), err_msg=f"{gshape} {index} rows_from={rows_from}")
+
+
 @pytest.mark.parametrize("dtype,start,programs", [("float32", 0, 1), ("float32", 1, 2), ("float64", 0, 1)])
 def test_row_kernel_programs_cover_rows_exactly(dtype, start, programs, rows_everywhere):
     """Rows of one program's worth of elements: one program a row where

@@ -45,7 +45,7 @@ _MAXDIM = 8  # dimensions of the strided kernel after merging
 # the same, as the kernels see them
 K_RAW, K_UNIFORM, K_NORMAL, K_TRUNCNORM = tl.constexpr(RAW), tl.constexpr(UNIFORM), tl.constexpr(NORMAL), \
     tl.constexpr(TRUNCNORM)
-K_U32, K_F32, K_F64, K_BF16 = tl.constexpr(DT_U32), tl.constexpr(DT_F32), tl.constexpr(DT_F64), tl.constexpr(DT_BF16)
+K_U32, K_F32, K_F64, K_F16, K_BF16 = (tl.constexpr(v) for v in (DT_U32, DT_F32, DT_F64, DT_F16, DT_BF16))
 K_MAXDIM = tl.constexpr(_MAXDIM)
 
 # the params tensor (int64 words): stream (lo, hi), gbase (lo, hi), the
@@ -542,8 +542,18 @@ def _fill_contig(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, SKIP: tl.const
     gbase's Philox block before gbase (a constant, so that the stores of an
     aligned run are known to be aligned and go out as wide stores)."""
     PER: tl.constexpr = 2 if DT == K_F64 else 4  # elements per Philox block
-    b = (_gbase(P) // PER) + (tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)).to(tl.uint64)
-    v = _run_values(b, P, KIND, DT, BLOCK)
+    b0 = _gbase(P) // PER + (tl.program_id(0).to(tl.int64) * BLOCK).to(tl.uint64)  # the program's first block
+    if DT == K_F16 or DT == K_BF16:
+        # two consecutive blocks a thread, so that its 8 values go out as one 16-byte store (with
+        # one block a thread, Triton regroups them through shared memory): blocks 2 i and 2 i + 1,
+        # joined as [i, value, block] and turned to element order [i, block, value]
+        HALF: tl.constexpr = BLOCK // 2
+        b = b0 + 2 * tl.arange(0, HALF).to(tl.uint64)
+        even = tl.reshape(_run_values(b, P, KIND, DT, HALF), [HALF, 4])
+        odd = tl.reshape(_run_values(b + 1, P, KIND, DT, HALF), [HALF, 4])
+        v = tl.reshape(tl.permute(tl.join(even, odd), (0, 2, 1)), [4 * BLOCK])
+    else:
+        v = _run_values(b0 + tl.arange(0, BLOCK).to(tl.uint64), P, KIND, DT, BLOCK)
     offs = tl.program_id(0).to(tl.int64) * (PER * BLOCK) + tl.arange(0, PER * BLOCK).to(tl.int64) - SKIP
     _store(out, offs, v, (offs >= 0) & (offs < n), DT)
 

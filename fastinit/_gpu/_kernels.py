@@ -474,6 +474,26 @@ def _value_at32(b, lane, P, KIND: tl.constexpr):
 
 
 @triton.jit
+def _offsets(rest, P, DIMS: tl.constexpr):
+    """Output offset and global-index offset of C-order position `rest` over
+    the layout's first DIMS dimensions (the outermost takes what the others
+    leave: a position inside the layout is below its size)."""
+    ooff = rest * 0
+    goff = rest * 0
+    for k in tl.static_range(DIMS):
+        d = DIMS - 1 - k
+        if d > 0:
+            size = tl.load(P + P_LAYOUT + d)
+            idx = rest % size
+            rest = rest // size
+        else:
+            idx = rest
+        ooff += idx * tl.load(P + P_LAYOUT + K_MAXDIM + d)
+        goff += idx * tl.load(P + P_LAYOUT + 2 * K_MAXDIM + d)
+    return ooff, goff
+
+
+@triton.jit
 def _run_values(b, P, KIND: tl.constexpr, DT: tl.constexpr, BLOCK: tl.constexpr):
     """The elements of the BLOCK consecutive Philox blocks b as one vector
     in element order: 4 BLOCK 32-bit values (a block's words 0, 1, 2, 3),
@@ -569,19 +589,7 @@ def _fill_rows(out, P, row_len, KIND: tl.constexpr, DT: tl.constexpr, NDIM: tl.c
     program.  ALIGNED: every row starts at a Philox block and has output
     stride 1.  Rows are shorter than 2^31 elements (the launch sees to it)."""
     PER: tl.constexpr = 2 if DT == K_F64 else 4
-    rest = tl.program_id(0).to(tl.int64)
-    ooff = rest * 0
-    goff = rest * 0
-    for k in tl.static_range(NDIM - 1):
-        d = NDIM - 2 - k
-        if d > 0:
-            size = tl.load(P + P_LAYOUT + d)
-            idx = rest % size
-            rest = rest // size
-        else:
-            idx = rest  # the outermost dimension: r is already below its size
-        ooff += idx * tl.load(P + P_LAYOUT + K_MAXDIM + d)
-        goff += idx * tl.load(P + P_LAYOUT + 2 * K_MAXDIM + d)
+    ooff, goff = _offsets(tl.program_id(0).to(tl.int64), P, NDIM - 1)
     g = _gbase(P) + goff.to(tl.uint64)  # the row's first global index (mod 2^64)
     c = tl.program_id(1)
     b = (g // PER) + (c.to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)).to(tl.uint64)
@@ -601,16 +609,7 @@ def _fill_strided(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, NDIM: tl.cons
     sum(i_d ostride_d), global index gbase + sum(i_d gstride_d) (mod 2^64)."""
     pos = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK).to(tl.int64)
     mask = pos < n
-    rest = pos
-    ooff = tl.zeros_like(pos)
-    goff = tl.zeros_like(pos)
-    for k in tl.static_range(NDIM):
-        d = NDIM - 1 - k
-        size = tl.load(P + P_LAYOUT + d)
-        idx = rest % size
-        rest = rest // size
-        ooff += idx * tl.load(P + P_LAYOUT + K_MAXDIM + d)
-        goff += idx * tl.load(P + P_LAYOUT + 2 * K_MAXDIM + d)
+    ooff, goff = _offsets(pos, P, NDIM)
     g = _gbase(P) + goff.to(tl.uint64)
     if DT == K_F64:
         w0, w1, w2, w3 = _block_words(g >> 1, P)
@@ -622,10 +621,9 @@ def _fill_strided(out, P, n, KIND: tl.constexpr, DT: tl.constexpr, NDIM: tl.cons
         else:
             v = _value64(tl.where(second, w2, w0), tl.where(second, w3, w1), KIND, a64, b64, c64, d64, lo64,
                          hi64)
-        tl.store(out + ooff, v, mask=mask)
     else:
         v = _value_at32(g >> 2, (g & 3).to(tl.int32), P, KIND)
-        _store(out, ooff, v, mask, DT)
+    _store(out, ooff, v, mask, DT)
 
 
 # ------------------------------------------------------------------ launch

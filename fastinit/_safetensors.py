@@ -292,10 +292,3 @@ class Writer:
         finally:
             self.file.abort()  # a no-op after a commit
         return False
-
-
-def read_header(path) -> dict:
-    """The JSON header of a safetensors file."""
-    with open(path, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        return json.loads(f.read(n))

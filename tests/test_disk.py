@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit import model
-from fastinit._safetensors import read_header
+from fastinit import _checkpoint, model
+from fastinit._checkpoint import read_header
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
@@ -277,7 +277,7 @@ def test_from_checkpoint_any_float_dtype_into_any_dtype(tmp_path, source, target
              cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert "copied 1 tensors" in p.stdout
-    got = model._Checkpoint(out).rows("w", 0, src.shape[0], np.dtype(np.float64))
+    got = _checkpoint.Checkpoint(out).rows("w", 0, src.shape[0], np.dtype(np.float64))
     want = {"float64": src, "float32": src.astype(np.float32).astype(np.float64),
             "float16": src.astype(np.float16).astype(np.float64), "bfloat16": _round_to_bits(src, 8)}[target]
     assert np.array_equal(got, want), np.flatnonzero(got != want)[:5]
@@ -287,10 +287,10 @@ def test_from_checkpoint_any_float_dtype_into_any_dtype(tmp_path, source, target
 
 def test_float64_to_bfloat16_rounds_once():
     x = np.array([1 + 2**-8 + 2**-30, -(1 + 2**-8 + 2**-30), 3.0e38, 1e-40, np.inf, -np.inf])
-    got = model.cast_once(x, ml_dtypes.bfloat16).astype(np.float64)
+    got = _checkpoint.cast_once(x, ml_dtypes.bfloat16).astype(np.float64)
     assert got[0] == 1 + 2**-7 and got[1] == -(1 + 2**-7)  # not 1.0, as through float32 rounded to nearest
     assert np.array_equal(got[2:], x[2:].astype(np.float32).astype(ml_dtypes.bfloat16).astype(np.float64))
-    assert np.isnan(model.cast_once(np.array([np.nan]), ml_dtypes.bfloat16).astype(np.float32)).all()
+    assert np.isnan(_checkpoint.cast_once(np.array([np.nan]), ml_dtypes.bfloat16).astype(np.float32)).all()
 
 
 def _spec_w(tmp_path, shape):

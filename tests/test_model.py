@@ -76,7 +76,7 @@ def test_safetensors_file_equals_the_in_memory_result(tmp_path, dtype):
     assert set(loaded) == set(mem)
     for k in mem:
         assert _same(loaded[k], mem[k]), k
-    from fastinit._safetensors import read_header
+    from fastinit._checkpoint import read_header
 
     header = read_header(path)
     assert header["__metadata__"]["format"] == "pt"

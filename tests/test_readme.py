@@ -110,7 +110,7 @@ def test_the_example_spec_through_the_command_line(tmp_path):
     # as the README says: --shard-id 2 of 4 writes the third file (and no index: shard 0 writes it)
     assert sorted(f.name for f in tmp_path.iterdir()) == ["model-00003-of-00004.safetensors"]
     assert "model-00003-of-00004" in _text()
-    from fastinit._safetensors import read_header
+    from fastinit._checkpoint import read_header
 
     names = [k for k in read_header(tmp_path / "model-00003-of-00004.safetensors") if k != "__metadata__"]
     want = fastinit.init_model(ROOT / "examples/tiny_model.toml", rng=0, names=names)

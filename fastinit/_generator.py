@@ -274,17 +274,36 @@ def default_rng(seed=None) -> Generator:
 
     The key is ``np.random.SeedSequence(seed).generate_state(2, np.uint32)``.
     """
+    return _as_generator(seed, "default_rng: seed")
+
+
+def as_generator(rng, name: str = "rng") -> Generator:
+    """The Generator an ``rng=`` argument names (SPEC 7): None (fresh
+    entropy), an int seed (or a sequence of ints), a SeedSequence or a
+    fastinit.Generator; errors name the argument `name`."""
+    return _as_generator(rng, name)
+
+
+_ACCEPTED_SEEDS = "None, an int seed (or a sequence of ints), a numpy.random.SeedSequence or a fastinit.Generator"
+
+
+def _as_generator(seed, name: str) -> Generator:
     if isinstance(seed, Generator):
         return seed
     if isinstance(seed, np.random.SeedSequence):
         return Generator(seed)
+    if seed is None:
+        return Generator(np.random.SeedSequence())
     if isinstance(seed, (np.random.Generator, np.random.BitGenerator)):
-        raise TypeError("default_rng: seed must be an int, a SeedSequence or a fastinit.Generator, "
-                        f"not a NumPy {type(seed).__name__}")
+        raise TypeError(f"{name} must be {_ACCEPTED_SEEDS}, not a NumPy {type(seed).__name__} (fastinit draws "
+                        "from its own Philox stream; pass an int seed)")
     if isinstance(seed, (bool, np.bool_, float, np.floating)):
-        raise TypeError(f"default_rng: seed must be an int or a sequence of ints, got {seed!r}")
+        raise TypeError(f"{name} must be {_ACCEPTED_SEEDS}, got {V.describe(seed)}")
     try:
         seq = np.random.SeedSequence(seed)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"default_rng: invalid seed {seed!r}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - TypeError or ValueError from SeedSequence, or an object's own
+        if isinstance(exc, ValueError):
+            raise ValueError(f"{name} must be {_ACCEPTED_SEEDS}, got {V.describe(seed)} (seeds are "
+                             "non-negative integers)") from None
+        raise TypeError(f"{name} must be {_ACCEPTED_SEEDS}, got {V.describe(seed)}") from None
     return Generator(seq)

@@ -19,7 +19,10 @@ global tensor, so every rank's Generator stays in step.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+import types
 
 import numpy as np
 
@@ -29,6 +32,46 @@ from ._fans import LAYOUTS, calculate_gain, compute_fans, select_fan
 
 _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "normal", "uniform")
 
+
+
+def keyword_only_after_shape(label: str):
+    """Decorate an initializer whose parameters after `shape` are keyword-only
+    so that extra positional arguments (the torch.empty(4096, 1024) habit)
+    raise a TypeError that says the shape is one argument.  `label` is the
+    name users call it by (with "{}" for the function's name)."""
+
+    def decorate(fn, alias=None):
+        params = list(inspect.signature(fn).parameters.values())
+        n_pos = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
+        keywords = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+        name = label.format(alias or fn.__name__)
+
+        @functools.wraps(fn)
+        def initializer(*args, **kwargs):
+            if len(args) > n_pos:
+                raise TypeError(V.positional_hint(name, args[n_pos - 1:], keywords))
+            return fn(*args, **kwargs)
+
+        if alias:
+            initializer.__name__ = alias
+        return initializer
+
+    return decorate
+
+
+def _alias(initializer, name: str, label: str):
+    """The same initializer under another name (its errors, Python's own
+    included, say that name): a copy of the function, decorated again."""
+    fn = initializer.__wrapped__
+    copy = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    copy.__kwdefaults__ = dict(fn.__kwdefaults__ or {})
+    copy.__doc__, copy.__module__, copy.__annotations__ = fn.__doc__, fn.__module__, dict(fn.__annotations__)
+    copy.__qualname__ = fn.__qualname__.rsplit(".", 1)[0] + "." + name if "." in fn.__qualname__ else name
+    return keyword_only_after_shape(label)(copy)
+
+
+_function = keyword_only_after_shape("fastinit.{}")
+_method = keyword_only_after_shape("rng.{}")
 
 
 class _Target:
@@ -46,8 +89,8 @@ class _Target:
             self.global_shape, self.shard = self.shape, None
             return
         gshape, local, offset, gstrides = V.check_shard(global_shape, index)
-        if shape is not None and V.check_size(shape, "shape") != local:
-            raise ValueError(f"{method}: shape {tuple(shape)} is not the shape of global_shape[index], {local}")
+        if shape is not None and (checked := V.check_size(shape, "shape")) != local:
+            raise ValueError(f"{method}: shape {checked} is not the shape of global_shape[index], {local}")
         self.dt, self.shape = V.check_target(method, local, out, dtype, np.float32, "shape")
         self.global_shape, self.shard = gshape, (math.prod(gshape), offset, gstrides)
 
@@ -82,23 +125,27 @@ def _fill_const(tgt, out, value):
     return _engine.fill(tgt.result(out), *_engine.const_spec(value, tgt.dt), key=(0, 0), stream=0)
 
 
-def constant(shape=None, value=0.0, *, out=None, dtype=None, global_shape=None, index=None):
+@_function
+def constant(shape=None, *, value=0.0, out=None, dtype=None, global_shape=None, index=None):
     """Fill with `value`, rounded once to the dtype (torch's constant_)."""
     value = V.check_real(value, "value")
     return _fill_const(_Target("constant", shape, out, dtype, global_shape, index), out, value)
 
 
+@_function
 def zeros(shape=None, *, out=None, dtype=None, global_shape=None, index=None):
     """Fill with 0 (torch's zeros_)."""
     return _fill_const(_Target("zeros", shape, out, dtype, global_shape, index), out, 0.0)
 
 
+@_function
 def ones(shape=None, *, out=None, dtype=None, global_shape=None, index=None):
     """Fill with 1 (torch's ones_)."""
     return _fill_const(_Target("ones", shape, out, dtype, global_shape, index), out, 1.0)
 
 
-def eye(shape=None, gain=1.0, *, out=None, dtype=None, global_shape=None, index=None):
+@_function
+def eye(shape=None, *, gain=1.0, out=None, dtype=None, global_shape=None, index=None):
     """A 2-d identity: `gain` on the diagonal, 0 elsewhere, also when not
     square (torch's eye_; Keras' Identity with its gain)."""
     tgt = _Target("eye", shape, out, dtype, global_shape, index)
@@ -111,10 +158,11 @@ def eye(shape=None, gain=1.0, *, out=None, dtype=None, global_shape=None, index=
     return res
 
 
-identity = eye
+identity = _alias(eye, "identity", "fastinit.{}")
 
 
-def dirac(shape=None, groups=1, *, out=None, dtype=None, global_shape=None, index=None):
+@_function
+def dirac(shape=None, *, groups=1, out=None, dtype=None, global_shape=None, index=None):
     """The Dirac delta of a 3-, 4- or 5-d convolution weight (out, in, *kernel):
     each output channel of each group passes its input channel through
     (torch's dirac_)."""
@@ -182,7 +230,8 @@ class InitializerMethods:
         V.check_choice(layout, "layout", LAYOUTS)
         fi = None if fan_in is None else V.check_positive_int(fan_in, "fan_in")
         fo = None if fan_out is None else V.check_positive_int(fan_out, "fan_out")
-        needed = {"fan_in": (fi,), "fan_out": (fo,), "fan_avg": (fi, fo)}.get(mode, (None,))
+        needed = {"fan_in": (fi,), "fan_out": (fo,), "fan_avg": (fi, fo)}.get(mode, (None,)) \
+            if isinstance(mode, str) else (None,)  # (select_fan refuses anything else, by name)
         if any(f is None for f in needed):
             ci, co = compute_fans(tgt.global_shape, layout)
             fi = ci if fi is None else fi
@@ -206,7 +255,8 @@ class InitializerMethods:
         tgt, addr = self._init("normal", shape, out, dtype, stream, start, global_shape, index)
         return self._fill(_engine.normal_spec(mean, std, tgt.dt), tgt, out, addr)
 
-    def truncated_normal(self, shape=None, mean=0.0, std=1.0, a=-2.0, b=2.0, *, std_units=False,
+    @_method
+    def truncated_normal(self, shape=None, *, mean=0.0, std=1.0, a=-2.0, b=2.0, std_units=False,
                          out=None, dtype=None, stream=None, start=None, global_shape=None, index=None):
         """Normal(mean, std) truncated to [a, b], by inverse CDF.
 
@@ -232,7 +282,8 @@ class InitializerMethods:
         tgt, addr = self._init(method, shape, out, dtype, stream, start, global_shape, index)
         return tgt, addr, abs(gain), self._fan(tgt, layout, "fan_avg", fan_in, fan_out, ("fan_avg",))
 
-    def xavier_uniform(self, shape=None, gain=1.0, *, layout="torch", fan_in=None, fan_out=None,
+    @_method
+    def xavier_uniform(self, shape=None, *, gain=1.0, layout="torch", fan_in=None, fan_out=None,
                        out=None, dtype=None, stream=None, start=None, global_shape=None, index=None):
         """U(-l, l), l = gain sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010;
         torch's xavier_uniform_, Keras' GlorotUniform with gain 1)."""
@@ -243,7 +294,8 @@ class InitializerMethods:
         limit = gain * math.sqrt(3.0 / fan)
         return self._fill(_engine.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
 
-    def xavier_normal(self, shape=None, gain=1.0, *, truncated=False, layout="torch", fan_in=None,
+    @_method
+    def xavier_normal(self, shape=None, *, gain=1.0, truncated=False, layout="torch", fan_in=None,
                       fan_out=None, out=None, dtype=None, stream=None, start=None, global_shape=None, index=None):
         """N(0, s), s = gain sqrt(2 / (fan_in + fan_out)) (torch's xavier_normal_).
         ``truncated=True``: Keras' GlorotNormal (s / 0.8796, cut at 2 std)."""
@@ -263,7 +315,8 @@ class InitializerMethods:
         fan = self._fan(tgt, layout, mode, fan_in, fan_out)
         return tgt, addr, (gain / math.sqrt(fan) if tgt.global_size else 0.0)
 
-    def he_uniform(self, shape=None, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, layout="torch",
+    @_method
+    def he_uniform(self, shape=None, *, a=0.0, mode="fan_in", nonlinearity="leaky_relu", layout="torch",
                    fan_in=None, fan_out=None, out=None, dtype=None, stream=None, start=None, global_shape=None,
                    index=None):
         """U(-l, l), l = gain sqrt(3 / fan) with gain = calculate_gain(nonlinearity, a)
@@ -276,7 +329,8 @@ class InitializerMethods:
         limit = math.sqrt(3.0) * std
         return self._fill(_engine.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
 
-    def he_normal(self, shape=None, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, truncated=False,
+    @_method
+    def he_normal(self, shape=None, *, a=0.0, mode="fan_in", nonlinearity="leaky_relu", truncated=False,
                   layout="torch", fan_in=None, fan_out=None, out=None, dtype=None, stream=None, start=None,
                   global_shape=None, index=None):
         """N(0, gain / sqrt(fan)) (torch's kaiming_normal_).  ``truncated=True``:
@@ -289,6 +343,7 @@ class InitializerMethods:
 
     # ---- LeCun
 
+    @_method
     def lecun_uniform(self, shape=None, *, layout="torch", fan_in=None, out=None, dtype=None, stream=None,
                       start=None, global_shape=None, index=None):
         """U(-l, l), l = sqrt(3 / fan_in): variance 1 / fan_in (LeCun et al.
@@ -300,6 +355,7 @@ class InitializerMethods:
         limit = math.sqrt(3.0 / fi)
         return self._fill(_engine.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
 
+    @_method
     def lecun_normal(self, shape=None, *, truncated=False, layout="torch", fan_in=None, out=None, dtype=None,
                      stream=None, start=None, global_shape=None, index=None):
         """N(0, sqrt(1 / fan_in)).  ``truncated=True``: Keras' and JAX's
@@ -312,7 +368,8 @@ class InitializerMethods:
 
     # ---- Keras / JAX variance scaling
 
-    def variance_scaling(self, shape=None, scale=1.0, mode="fan_in", distribution="truncated_normal", *,
+    @_method
+    def variance_scaling(self, shape=None, *, scale=1.0, mode="fan_in", distribution="truncated_normal",
                          layout="torch", fan_in=None, fan_out=None, out=None, dtype=None, stream=None, start=None,
                          global_shape=None, index=None):
         """Keras' and JAX's VarianceScaling: with n the fan that `mode` names
@@ -339,7 +396,8 @@ class InitializerMethods:
 
     # ---- structured: computed for the whole tensor, then the part is taken
 
-    def orthogonal(self, shape=None, gain=1.0, *, out=None, dtype=None, stream=None, start=None,
+    @_method
+    def orthogonal(self, shape=None, *, gain=1.0, out=None, dtype=None, stream=None, start=None,
                    global_shape=None, index=None):
         """A (semi-)orthogonal matrix, times gain (Saxe et al. 2014; torch's
         orthogonal_): the Q of the QR decomposition of a float64 standard
@@ -374,6 +432,7 @@ class InitializerMethods:
         res[...] = (full if tgt.shard is None else tgt.take(full)).astype(tgt.dt)
         return res
 
+    @_method
     def sparse(self, shape=None, *, sparsity, std=0.01, out=None, dtype=None, stream=None, start=None,
                global_shape=None, index=None):
         """A 2-d N(0, std) matrix with exactly ceil(sparsity * rows) zeros in
@@ -419,15 +478,18 @@ class InitializerMethods:
 
     # ---- aliases: the names torch and Keras users know
 
-    glorot_uniform = xavier_uniform
-    glorot_normal = xavier_normal
-    kaiming_uniform = he_uniform
-    kaiming_normal = he_normal
+    glorot_uniform = _alias(xavier_uniform, "glorot_uniform", "rng.{}")
+    glorot_normal = _alias(xavier_normal, "glorot_normal", "rng.{}")
+    kaiming_uniform = _alias(he_uniform, "kaiming_uniform", "rng.{}")
+    kaiming_normal = _alias(he_normal, "kaiming_normal", "rng.{}")
 
 
 for _f in vars(InitializerMethods).values():  # errors name the class users call: Generator.he_normal()
     if callable(_f) and not _f.__name__.startswith("_"):
         _f.__qualname__ = f"Generator.{_f.__name__}"
+        _inner = getattr(_f, "__wrapped__", None)
+        if _inner is not None and _inner.__name__ == _f.__name__:  # Python's own TypeErrors name the inner one
+            _inner.__qualname__ = _f.__qualname__
 
 
 RANDOM_INITIALIZERS = ("truncated_normal", "xavier_uniform", "xavier_normal", "glorot_uniform", "glorot_normal",

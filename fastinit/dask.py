@@ -18,13 +18,14 @@ it and cuts its part.
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
 
 from . import _api
 from . import _validate as V
-from ._generator import default_rng
+from ._generator import as_generator
 from ._initializers import DETERMINISTIC_INITIALIZERS, RANDOM_INITIALIZERS
 
 __all__ = ["uniform", "normal", *RANDOM_INITIALIZERS, *DETERMINISTIC_INITIALIZERS]
@@ -49,37 +50,41 @@ def _array(name, fn, shape, chunks, dt, kwargs):
     return da.Array(HighLevelGraph.from_collections(token, dsk, dependencies=()), token, chunks, dtype=dt)
 
 
-class _PositionalArgs:
-    """fn(None, *_args, **kwargs): an initializer's arguments after `shape`
-    (picklable, for tasks that run in other processes)."""
+class _Part:
+    """fn(None, **kwargs): an initializer called for one part (picklable, for
+    tasks that run in other processes)."""
 
     def __init__(self, fn):
         self.fn = fn
 
-    def __call__(self, _args=(), **kwargs):
-        return self.fn(None, *_args, **kwargs)
+    def __call__(self, **kwargs):
+        return self.fn(None, **kwargs)
 
     def __reduce__(self):
-        return (_PositionalArgs, (self.fn,))
+        return (_Part, (self.fn,))
 
 
 def _make(name, fn, random: bool):
+    keywords = [p.name for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY]
+
     def initializer(shape, *args, chunks="auto", dtype=None, rng=None, stream=None, **kwargs):
+        if args:  # as the in-memory initializers: only the shape is positional
+            raise TypeError(V.positional_hint(f"fastinit.dask.{name}", (shape, *args), keywords))
         shape = V.check_size(shape, "shape")
+        if shape is None:
+            raise TypeError(f"fastinit.dask.{name}: shape is required")
         dt = V.resolve_dtype(dtype, None, np.float32, name)
         kw = dict(kwargs, dtype=dt)
         if random:
-            g = default_rng(rng)
+            g = as_generator(rng)
             kw.update(rng=g, stream=0 if stream is None else stream, start=0)
         elif rng is not None or stream is not None:
             raise TypeError(f"{name} takes no rng or stream: it is not random")
         # validate everything once, here, on a zero-size part of the tensor
-        fn(None, *args, global_shape=shape, index=tuple(slice(0, 0) for _ in shape), **kw)
+        fn(None, global_shape=shape, index=tuple(slice(0, 0) for _ in shape), **kw)
         if random and stream is None:  # one sequential draw: take the whole tensor's blocks now
             kw["start"] = g._reserve_for(name, math.prod(shape), dt)
-        if args:
-            kw["_args"] = args
-        return _array(name, _PositionalArgs(fn), shape, chunks, dt, kw)
+        return _array(name, _Part(fn), shape, chunks, dt, kw)
 
     initializer.__name__ = initializer.__qualname__ = name
     initializer.__doc__ = f"fastinit.{name} as a dask array of `shape` in `chunks`.\n\n{fn.__doc__ or ''}"

@@ -39,11 +39,32 @@ def test_a_generator_moves_on_like_in_memory_draws():
     assert g.position == h.position
 
 
-def test_bfloat16_and_positional_arguments():
-    x = fd.constant((10, 10), 0.25, chunks=3, dtype="bfloat16")
+def test_bfloat16_and_keyword_arguments():
+    x = fd.constant((10, 10), value=0.25, chunks=3, dtype="bfloat16")
     assert x.dtype.name == "bfloat16" and (x.compute().astype(np.float32) == 0.25).all()
-    y = fd.he_uniform((30, 20), 0.1, "fan_out", chunks=7, rng=1)  # a, mode positionally
-    np.testing.assert_array_equal(y.compute(), fastinit.he_uniform((30, 20), 0.1, "fan_out", rng=1))
+    y = fd.he_uniform((30, 20), a=0.1, mode="fan_out", chunks=7, rng=1)
+    np.testing.assert_array_equal(y.compute(), fastinit.he_uniform((30, 20), a=0.1, mode="fan_out", rng=1))
+
+
+@pytest.mark.parametrize("dtype", ["fp16", "bf16", "half", "torch.bfloat16"])
+def test_dtype_spellings_as_in_memory(dtype):
+    """fastinit.dask reads a dtype through the same table as the in-memory functions."""
+    x = fd.he_normal((12, 8), chunks=5, rng=3, dtype=dtype)
+    want = fastinit.he_normal((12, 8), rng=3, dtype=dtype)
+    assert x.dtype == want.dtype
+    np.testing.assert_array_equal(x.compute(), want)
+
+
+def test_parameters_after_the_shape_are_keyword_only():
+    with pytest.raises(TypeError, match=r"shape is one argument: fastinit\.dask\.he_normal\(\(4096, 1024\)\)"):
+        fd.he_normal(4096, 1024, rng=0)
+    with pytest.raises(TypeError, match=r"keyword-only, e\.g\. fastinit\.dask\.constant\(shape, value=0\.25\)"):
+        fd.constant((10, 10), 0.25)
+
+
+def test_rng_errors_name_rng():
+    with pytest.raises(TypeError, match=r"^rng must be None, an int seed .* not a NumPy Generator"):
+        fd.he_normal((4, 4), rng=np.random.default_rng(0))
 
 
 def test_bad_arguments_raise_when_the_array_is_built():

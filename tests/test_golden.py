@@ -36,9 +36,9 @@ def _fills():
         "xavier_uniform": lambda: fastinit.xavier_uniform((300, 200), gain=1.7, rng=11),
         "xavier_normal_truncated": lambda: fastinit.xavier_normal((300, 200), truncated=True, rng=11),
         "lecun_normal_bf16": lambda: fastinit.lecun_normal((512, 64), dtype="bfloat16", rng=11),
-        "variance_scaling": lambda: fastinit.variance_scaling((100, 300), 2.0, "fan_avg", rng=11),
-        "truncated_normal_f32": lambda: fastinit.truncated_normal((4096, 17), 0.0, 0.02, -0.04, 0.04, rng=11),
-        "truncated_normal_tail_f64": lambda: fastinit.truncated_normal((65537,), 1.0, 2.0, 5.0, 9.0, dtype=np.float64, rng=11),
+        "variance_scaling": lambda: fastinit.variance_scaling((100, 300), scale=2.0, mode="fan_avg", rng=11),
+        "truncated_normal_f32": lambda: fastinit.truncated_normal((4096, 17), mean=0.0, std=0.02, a=-0.04, b=0.04, rng=11),
+        "truncated_normal_tail_f64": lambda: fastinit.truncated_normal((65537,), mean=1.0, std=2.0, a=5.0, b=9.0, dtype=np.float64, rng=11),
         "sparse": lambda: fastinit.sparse((300, 40), sparsity=0.3, rng=11),
         "init_model_tiny": lambda: np.concatenate([a.view(np.uint8).ravel() for a in fastinit.init_model(
             "tiny-llama-test", rng=11, dtype="bfloat16").values()]),
@@ -87,9 +87,9 @@ def _initializer_fills():
     # the far and narrow truncated-normal windows (float64 internals for 32-bit outputs)
     for dt in DTYPES:
         out[f"truncated_normal_far_{dt}"] = (lambda dt=dt: fastinit.truncated_normal(
-            (4099,), 0.0, 0.02, 0.16, 0.18, dtype=fastinit._validate.as_dtype(dt), rng=5))
+            (4099,), mean=0.0, std=0.02, a=0.16, b=0.18, dtype=fastinit._validate.as_dtype(dt), rng=5))
         out[f"truncated_normal_narrow_{dt}"] = (lambda dt=dt: fastinit.truncated_normal(
-            (4099,), 1.0, 1.0, 1.0, 1.5, dtype=fastinit._validate.as_dtype(dt), rng=5))
+            (4099,), mean=1.0, std=1.0, a=1.0, b=1.5, dtype=fastinit._validate.as_dtype(dt), rng=5))
     return out
 
 

@@ -60,9 +60,9 @@ def test_fans(case):
 @pytest.mark.parametrize("gain", [1.0, 2.5])
 def test_xavier(case, gain):
     shape, layout, fi, fo = SHAPES[case]
-    _check_uniform(fastinit.xavier_uniform(shape, gain, layout=layout, rng=1), gain * math.sqrt(6 / (fi + fo)))
-    _check_normal(fastinit.xavier_normal(shape, gain, layout=layout, rng=2), gain * math.sqrt(2 / (fi + fo)))
-    _check_normal(fastinit.glorot_normal(shape, gain, layout=layout, rng=3, truncated=True),
+    _check_uniform(fastinit.xavier_uniform(shape, gain=gain, layout=layout, rng=1), gain * math.sqrt(6 / (fi + fo)))
+    _check_normal(fastinit.xavier_normal(shape, gain=gain, layout=layout, rng=2), gain * math.sqrt(2 / (fi + fo)))
+    _check_normal(fastinit.glorot_normal(shape, gain=gain, layout=layout, rng=3, truncated=True),
                   gain * math.sqrt(2 / (fi + fo)), truncated=True)
 
 
@@ -103,7 +103,7 @@ def test_variance_scaling(case, mode, distribution):
     shape, layout, fi, fo = SHAPES[case]
     n = {"fan_in": fi, "fan_out": fo, "fan_avg": (fi + fo) / 2}[mode]
     s = 2.0 / n
-    x = fastinit.variance_scaling(shape, 2.0, mode, distribution, layout=layout, rng=10)
+    x = fastinit.variance_scaling(shape, scale=2.0, mode=mode, distribution=distribution, layout=layout, rng=10)
     if distribution == "uniform":
         _check_uniform(x, math.sqrt(3 * s))
     else:
@@ -116,9 +116,9 @@ def test_variance_scaling_is_glorot_and_he():
     g = fastinit.default_rng(0)
     shape = (3, 3, 32, 64)
     np.testing.assert_array_equal(
-        g.variance_scaling(shape, 1.0, "fan_avg", "uniform", layout="keras", stream=1),
+        g.variance_scaling(shape, scale=1.0, mode="fan_avg", distribution="uniform", layout="keras", stream=1),
         g.glorot_uniform(shape, layout="keras", stream=1))
-    vs = g.variance_scaling(shape, 2.0, "fan_in", "uniform", layout="keras", stream=2)
+    vs = g.variance_scaling(shape, scale=2.0, mode="fan_in", distribution="uniform", layout="keras", stream=2)
     he = g.he_uniform(shape, layout="keras", stream=2)
     np.testing.assert_allclose(vs, he, rtol=1e-6)  # sqrt(3 * 2 / n) vs sqrt(2) * sqrt(3 / n): one ulp apart at most
 
@@ -128,7 +128,7 @@ def test_variance_scaling_is_glorot_and_he():
 def test_truncated_normal_matches_scipy(mean, std, a, b):
     from scipy import stats
 
-    x = fastinit.truncated_normal(BIG, mean, std, a, b, rng=11).astype(np.float64)
+    x = fastinit.truncated_normal(BIG, mean=mean, std=std, a=a, b=b, rng=11).astype(np.float64)
     assert x.min() >= a and x.max() <= b
     ref = stats.truncnorm((a - mean) / std, (b - mean) / std, loc=mean, scale=std)
     assert abs(x.mean() - ref.mean()) < 5 * ref.std() / math.sqrt(x.size)
@@ -138,21 +138,21 @@ def test_truncated_normal_matches_scipy(mean, std, a, b):
 
 def test_truncated_normal_in_std_units():
     g = fastinit.default_rng(3)
-    np.testing.assert_array_equal(g.truncated_normal((1000,), 1.0, 0.5, -2, 2, std_units=True, stream=1),
-                                  g.truncated_normal((1000,), 1.0, 0.5, 0.0, 2.0, stream=1))
+    np.testing.assert_array_equal(g.truncated_normal((1000,), mean=1.0, std=0.5, a=-2, b=2, std_units=True, stream=1),
+                                  g.truncated_normal((1000,), mean=1.0, std=0.5, a=0.0, b=2.0, stream=1))
 
 
 @pytest.mark.parametrize("dtype", [np.float16, "bfloat16", np.float32, np.float64])
 def test_truncated_normal_never_leaves_its_bounds_after_rounding(dtype):
     dt = fastinit._validate.as_dtype(dtype)
-    x = fastinit.truncated_normal((1 << 20,), 0.0, 1.0, -0.333, 0.777, dtype=dt, rng=0).astype(np.float64)
+    x = fastinit.truncated_normal((1 << 20,), mean=0.0, std=1.0, a=-0.333, b=0.777, dtype=dt, rng=0).astype(np.float64)
     assert x.min() >= -0.333 and x.max() <= 0.777
 
 
 @pytest.mark.parametrize("shape", [(64, 128), (128, 64), (100, 100), (16, 4, 3, 3), (1, 7)])
 @pytest.mark.parametrize("gain", [1.0, 2.0])
 def test_orthogonal(shape, gain):
-    w = fastinit.orthogonal(shape, gain, rng=12)
+    w = fastinit.orthogonal(shape, gain=gain, rng=12)
     assert w.shape == shape and w.dtype == np.float32
     flat = w.reshape(shape[0], -1).astype(np.float64)
     small = min(flat.shape)
@@ -170,13 +170,13 @@ def test_orthogonal_is_haar_distributed():
 @pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 4)])
 def test_eye_is_torchs(shape):
     np.testing.assert_array_equal(fastinit.eye(shape), torch.nn.init.eye_(torch.empty(shape)).numpy())
-    np.testing.assert_array_equal(fastinit.identity(shape, 3.0), 3.0 * np.eye(*shape, dtype=np.float32))
+    np.testing.assert_array_equal(fastinit.identity(shape, gain=3.0), 3.0 * np.eye(*shape, dtype=np.float32))
 
 
 @pytest.mark.parametrize("shape,groups", [((4, 2, 3), 1), ((6, 3, 5, 5), 1), ((6, 4, 3, 3), 3), ((8, 2, 3, 3, 3), 2),
                                           ((2, 6, 4, 4), 2)])
 def test_dirac_is_torchs(shape, groups):
-    np.testing.assert_array_equal(fastinit.dirac(shape, groups),
+    np.testing.assert_array_equal(fastinit.dirac(shape, groups=groups),
                                   torch.nn.init.dirac_(torch.empty(shape), groups).numpy())
 
 
@@ -229,9 +229,9 @@ RANDOM = {
     "lecun_normal": (lambda **k: fastinit.lecun_normal((300, 200), **k), None),
     "variance_scaling": (lambda **k: fastinit.variance_scaling((300, 200), **k),
                          (-2 * math.sqrt(1 / 200) / _TS, 2 * math.sqrt(1 / 200) / _TS, True)),
-    "truncated_normal": (lambda **k: fastinit.truncated_normal((300, 200), 0.0, 0.02, -0.04, 0.04, **k), (-0.04, 0.04, True)),
-    "uniform": (lambda **k: fastinit.uniform((300, 200), -0.1, 0.1, **k), (-0.1, 0.1, False)),
-    "normal": (lambda **k: fastinit.normal((300, 200), 0.0, 0.02, **k), None),
+    "truncated_normal": (lambda **k: fastinit.truncated_normal((300, 200), mean=0.0, std=0.02, a=-0.04, b=0.04, **k), (-0.04, 0.04, True)),
+    "uniform": (lambda **k: fastinit.uniform((300, 200), low=-0.1, high=0.1, **k), (-0.1, 0.1, False)),
+    "normal": (lambda **k: fastinit.normal((300, 200), mean=0.0, std=0.02, **k), None),
     "sparse": (lambda **k: fastinit.sparse((300, 200), sparsity=0.2, **k), None),
 }
 
@@ -284,14 +284,14 @@ def test_generator_methods_equal_module_functions():
 
 
 def test_constants():
-    assert (fastinit.constant((3, 4), 0.1) == np.float32(0.1)).all()
-    assert (fastinit.constant((3,), 0.1, dtype=np.float16) == np.float16(0.1)).all()
+    assert (fastinit.constant((3, 4), value=0.1) == np.float32(0.1)).all()
+    assert (fastinit.constant((3,), value=0.1, dtype=np.float16) == np.float16(0.1)).all()
     assert fastinit.zeros((2, 3), dtype=np.float64).dtype == np.float64
     out = np.full((4, 5), 7.0, dtype=np.float32)[:, ::2]
     fastinit.ones(out=out)
     assert (out == 1).all()
     with pytest.raises(OverflowError, match="overflows float16"):
-        fastinit.constant((2,), 1e6, dtype=np.float16)
+        fastinit.constant((2,), value=1e6, dtype=np.float16)
 
 
 def test_zero_size_tensors_are_a_no_op():
@@ -386,9 +386,9 @@ def test_large_bounded_fills_stay_in_bounds(dtype):
     pages first) keep their clamp bounds."""
     dt = fastinit._validate.as_dtype(dtype)
     n = fastinit._engine.HUGEPAGES_FROM // dt.itemsize + 5
-    u = fastinit.uniform((n,), -0.5, 0.5, dtype=dt, rng=0).astype(np.float64)
+    u = fastinit.uniform((n,), low=-0.5, high=0.5, dtype=dt, rng=0).astype(np.float64)
     assert u.min() >= -0.5 and u.max() < 0.5 and abs(u.mean()) < 1e-3
-    t = fastinit.truncated_normal((n,), 0.0, 1.0, -1.0, 0.5, dtype=dt, rng=0).astype(np.float64)
+    t = fastinit.truncated_normal((n,), mean=0.0, std=1.0, a=-1.0, b=0.5, dtype=dt, rng=0).astype(np.float64)
     assert t.min() >= -1.0 and t.max() <= 0.5 and t.min() < -0.99 and t.max() > 0.49
 
 

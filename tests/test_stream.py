@@ -172,7 +172,7 @@ def test_truncated_normal(simd, dtype, params, n, start):
     pa, pw, flipped = fastinit._ndtr.truncation((a - mean) / std, (b - mean) / std)
     assert flipped == ((a - mean) / std > 0)
     sa, sb, lo, hi, c, d = spec
-    got = rng().truncated_normal((n,), mean, std, a, b, dtype=dt, stream=9) if start == 0 else None
+    got = rng().truncated_normal((n,), mean=mean, std=std, a=a, b=b, dtype=dt, stream=9) if start == 0 else None
     if start:
         out = np.empty(n, dtype=dt)
         rng()._draw(kind, tuple(spec), dt, (n,), out, (9, start))

@@ -56,9 +56,9 @@ def test_truncated_normal_matches_scipy_over_a_grid_of_windows(dtype, alpha, wid
     lo_v, hi_v = fastinit._engine.inner_bounds(a, b, dt, closed_high=True)
     if lo_v > hi_v:  # no value of the dtype in the window: an error, not a guess
         with pytest.raises(ValueError, match="no .* value lies in"):
-            fastinit.truncated_normal((N,), MEAN, STD, a, b, dtype=dt, rng=0)
+            fastinit.truncated_normal((N,), mean=MEAN, std=STD, a=a, b=b, dtype=dt, rng=0)
         return
-    x = fastinit.truncated_normal((N,), MEAN, STD, a, b, dtype=dt, rng=int(1000 * alpha + 7 / width) % 2**32)
+    x = fastinit.truncated_normal((N,), mean=MEAN, std=STD, a=a, b=b, dtype=dt, rng=int(1000 * alpha + 7 / width) % 2**32)
     xf = x.astype(np.float64)
     assert xf.min() >= a and xf.max() <= b
     ref = stats.truncnorm((a - MEAN) / STD, (b - MEAN) / STD, loc=MEAN, scale=STD)

@@ -503,3 +503,41 @@ def test_init_dtensor_on_one_process_cuda_mesh(placement, tmp_path):
     full = torch.empty(30, 50)
     fit.init_shard_(full, "he_normal", (30, 50), (), rng=4)
     np.testing.assert_array_equal(bits(dt.full_tensor()), bits(full))
+
+
+NINE_PLUS = {"every_dim_stepped": lambda x: x[(slice(None, None, 2),) * 10],           # 10 dims of stride 2 * 3^k
+             "ten_dims_reversed": lambda x: x[(slice(0, 2),) * 10].permute(*range(9, -1, -1))
+             if isinstance(x, torch.Tensor) else x[(slice(0, 2),) * 10].transpose(*range(9, -1, -1))}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+@pytest.mark.parametrize("view", list(NINE_PLUS))
+def test_layout_of_more_than_eight_dimensions_equals_cpu(view, dtype):
+    """A strided layout of 10 dimensions that do not merge (more than the
+    kernels index) is filled as the CPU fills it, bit for bit, and nothing
+    around it is written."""
+    layout = _kernels._merge(*(lambda v: (list(v.shape), list(v.stride()), [1] * 10))(
+        NINE_PLUS[view](torch.empty((3,) * 10))))
+    assert len(layout) == 10
+    fn, kw = DISTS["normal"]
+    assert_same(fn, (3,) * 10, DTYPES[dtype], view=NINE_PLUS[view], rng=11, **kw)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_shard_of_ten_dimensions_equals_part_of_whole(dtype):
+    """A part of a 10-d global shape that is cut in every dimension: its
+    global indices do not merge, so the device splits the launch."""
+    fn, kw = DISTS["trunc"]
+    assert_shard_is_part(fn, kw, dtype, (3,) * 10, (slice(1, 3),) * 10)
+
+
+def test_more_than_eight_dimensions_split_at_the_smallest(monkeypatch):
+    """The launches of a 9-d layout loop over its smallest dimension (2
+    launches here, not one per index of the 5-long first one), and the
+    values are the CPU's."""
+    calls = []
+    real = _kernels._launch
+    monkeypatch.setattr(_kernels, "_launch", lambda *a: calls.append(a[2]) or real(*a))
+    view = lambda x: x[(slice(None, None, 2),) + (slice(0, 2),) * 8]  # noqa: E731
+    assert_same(fastinit.uniform, (9,) + (3,) * 8, torch.float32, view=view, rng=4)
+    assert len(calls) == 2 and sum(calls) == 5 * 2 ** 8

@@ -29,6 +29,7 @@ the same launch runs on CPU tensors (the tests do that).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import struct
 
 import torch
@@ -695,14 +696,26 @@ def launch(t: torch.Tensor, kind: int, dt: int, a: float, b: float, c: float, d:
         for i in range(len(shape) - 2, -1, -1):
             gstrides[i] = gstrides[i + 1] * shape[i + 1]
     layout = _merge(shape, list(t.stride()), list(gstrides))
+    if len(layout) > _MAXDIM:
+        # more dimensions than the kernels index: one launch per index of the smallest ones (never
+        # the last, which the row kernel may take), each on the part it selects: _MAXDIM dimensions
+        # whose global strides give every element its own index, so the values are the same
+        smallest = sorted(range(len(layout) - 1), key=lambda i: layout[i][0])[:len(layout) - _MAXDIM]
+        outer = [layout[i] for i in sorted(smallest)]
+        inner = [d for i, d in enumerate(layout) if i not in smallest]
+        for idx in itertools.product(*(range(n) for n, _, _ in outer)):
+            ooff = sum(i * o for i, (_, o, _) in zip(idx, outer))
+            goff = sum(i * g for i, (_, _, g) in zip(idx, outer))
+            part = t.as_strided([n for n, _, _ in inner], [o for _, o, _ in inner], t.storage_offset() + ooff)
+            launch(part, kind, dt, a, b, c, d, lo, hi, key, stream, (gbase + goff) & 0xFFFFFFFFFFFFFFFF,
+                   [g for _, _, g in inner])
+        return
     words = [stream & 0xFFFFFFFF, stream >> 32, gbase & 0xFFFFFFFF, gbase >> 32]
     words += [_bits(x) for x in (a, b, c, d, lo, hi)]
     words += _key_schedule(key)
     contig = len(layout) == 0 or (len(layout) == 1 and layout[0][1] == 1 and layout[0][2] == 1)
     store = _storage(t, dt)
     if not contig:
-        if len(layout) > _MAXDIM:
-            raise ValueError(f"a layout of {len(layout)} non-mergeable dimensions (at most {_MAXDIM})")
         pad = [(1, 0, 0)] * (_MAXDIM - len(layout))
         words += [s for s, _, _ in layout + pad] + [o for _, o, _ in layout + pad]
         words += [_wrap64(g) for _, _, g in layout + pad]

@@ -24,7 +24,12 @@ integer ``s = torch.randint(0, 2**63 - 1, (), generator=g)`` and fills with
 ``torch.manual_seed(0)`` makes a fastinit-initialized model reproducible and
 reseeding starts over.  Values differ from torch's (another generator); the
 distributions are torch's.  Bad input raises what torch raises
-(``InitValueError`` and ``InitOverflowError`` are also RuntimeErrors).
+(``InitValueError`` and ``InitOverflowError`` are also RuntimeErrors;
+``NotATensorError``, for a NumPy array or a list where a tensor belongs, is
+an AttributeError as torch's and a TypeError).  Before any byte is written,
+an inference tensor outside inference mode, and for random fills a tensor
+whose elements share memory (``expand``, zero strides), raise torch's
+RuntimeError.
 
 Sharded initialization: ``init_module_`` fills DTensor parameters' local
 shards, ``init_dtensor_`` one DTensor, and ``init_shard_`` with
@@ -38,7 +43,7 @@ torch.nn.init functions), _patch (patch/install), _shards, _module
 
 from __future__ import annotations
 
-from ._fill import _as_numpy  # noqa: F401  (the dispatch point)
+from ._fill import NotATensorError, _as_numpy  # noqa: F401  (the dispatch point)
 from ._hf import hf_rules
 from ._module import init_module_
 from ._nn_init import (DEPRECATED, FUNCTIONS, ORIGINAL as _ORIGINAL, InitOverflowError, InitValueError,  # noqa: F401
@@ -51,4 +56,4 @@ from ._shards import init_dtensor_, init_shard_, shard_index
 
 __all__ = FUNCTIONS + DEPRECATED + ["patch", "install", "uninstall", "installed", "shard_index", "init_shard_",
                                     "init_dtensor_", "init_module_", "hf_rules", "InitValueError",
-                                    "InitOverflowError"]
+                                    "InitOverflowError", "NotATensorError"]

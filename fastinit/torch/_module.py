@@ -9,7 +9,7 @@ import torch
 
 from .. import model as _model
 from .._generator import default_rng
-from ._fill import bump_version, host_only, write
+from ._fill import bump_version, check_writable, host_only, write
 
 
 def _to_torch(arr):
@@ -19,11 +19,15 @@ def _to_torch(arr):
 
 
 def _np_dtype(tensor):
+    """The NumPy dtype of a tensor's, or None where NumPy has none (float8, ...)."""
     if tensor.dtype is torch.bfloat16:
         import ml_dtypes
 
         return np.dtype(ml_dtypes.bfloat16)
-    return np.dtype(str(tensor.dtype).replace("torch.", ""))
+    try:
+        return np.dtype(str(tensor.dtype).replace("torch.", ""))
+    except TypeError:
+        return None
 
 
 def _materialize(module, device):
@@ -87,8 +91,21 @@ def init_module_(module, rules=None, *, rng, dtype=None, names=None, device=None
     are.  Returns the module.
     """
     g = default_rng(rng)
-    _materialize(module, device)
+    if device is not None:
+        device = torch.device(device)  # a bad name fails here, before anything changes
     tensors = _model.resolve(module, rules, dtype, names)  # the rule language and checks of init_model
+    # every tensor checked before any is written (or a meta module materialized): a bad rule, fans
+    # of a 1-d tensor, a tensor torch would not write in place fail with the module as it was
+    for target, t in _targets(module, tensors):
+        _check_tensor(target, t, g)
+    _materialize(module, device)
+    for target, t in _targets(module, tensors):
+        _fill_tensor(target, t, g)
+    return module
+
+
+def _targets(module, tensors):
+    """(tensor, its resolved spec) of each tensor to fill, tied ones once."""
     state = module.state_dict(keep_vars=True)
     seen = set()
     for t in tensors:
@@ -96,8 +113,7 @@ def init_module_(module, rules=None, *, rng, dtype=None, names=None, device=None
         if id(target) in seen:  # tied: the same tensor under a second name
             continue
         seen.add(id(target))
-        _fill_tensor(target, t, g)
-    return module
+        yield target, t
 
 
 def _is_dtensor(t):
@@ -106,16 +122,41 @@ def _is_dtensor(t):
     return isinstance(t, DTensor)
 
 
+def _local(target):
+    """(tensor written, global shape, index of it or None) of a target."""
+    if _is_dtensor(target):
+        from ._shards import local_part
+
+        return local_part(target)
+    return target, tuple(target.shape), None
+
+
+def _check_tensor(target, t, g):
+    """Raise what filling target with t would raise, writing nothing: the
+    initializer's checks (fans, parameters, dtype) on a part of no element
+    of the same global shape, and torch's refusals of an in-place write."""
+    name, kwargs = t.init
+    fn = _model._INITS[name]
+    local, shape, _ = _local(target)
+    same_value = name in _model._DETERMINISTIC
+    if not local.is_meta:  # a meta tensor is replaced by a fresh one before the fill
+        check_writable(local)
+    part = {"global_shape": shape, "index": (slice(0, 0),) + (slice(None),) * (len(shape) - 1)} if shape else {}
+    if not same_value:
+        part.update(rng=g, stream=t.name)
+    probe = np.empty((0, *shape[1:]) if shape else (), dtype=t.dtype)
+    try:
+        fn(out=probe, **part, **kwargs)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise type(exc)(f"tensor {t.name!r} (shape {tuple(shape)}, {t.dtype}, {_model._init_text(t.init)}): "
+                        f"{exc}") from exc
+
+
 def _fill_tensor(target, t, g):
     """Fill target (a tensor, parameter or DTensor) with its part of t."""
     name, kwargs = t.init
     fn = _model._INITS[name]
-    if _is_dtensor(target):
-        from ._shards import local_part
-
-        local, shape, index = local_part(target)
-    else:
-        local, shape, index = target, tuple(target.shape), None
+    local, shape, index = _local(target)
     part = {"global_shape": shape, "index": index} if index is not None and shape else {}
     if name not in _model._DETERMINISTIC:
         part.update(rng=g, stream=t.name)

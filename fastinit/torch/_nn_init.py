@@ -3,7 +3,9 @@
 Bad input raises what torch raises: fastinit's ValueError and OverflowError
 are re-raised as ``InitValueError`` (a ValueError and a RuntimeError) and
 ``InitOverflowError`` (an OverflowError and a RuntimeError), so code that
-catches torch's RuntimeError, or fastinit's own type, catches them.
+catches torch's RuntimeError, or fastinit's own type, catches them.  A
+non-tensor (a NumPy array) raises ``NotATensorError``, an AttributeError as
+torch's and a TypeError, naming the fastinit function for arrays.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import torch
 from torch.nn import init as _tinit
 
 from .. import _api
-from ._fill import as_rng, write
+from .. import _validate as V
+from ._fill import NotATensorError, as_rng, check_tensor, write  # noqa: F401  (NotATensorError: exported)
 
 FUNCTIONS = ["uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
              "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
@@ -37,13 +40,24 @@ class InitOverflowError(OverflowError, RuntimeError):
     RuntimeError, fastinit OverflowError: this is both)."""
 
 
+# the fastinit function that fills a NumPy array as each drop-in fills a tensor
+NUMPY_FUNCTION = {"uniform_": "uniform", "normal_": "normal", "trunc_normal_": "truncated_normal",
+                  "constant_": "constant", "ones_": "ones", "zeros_": "zeros", "eye_": "eye", "dirac_": "dirac",
+                  "xavier_uniform_": "xavier_uniform", "xavier_normal_": "xavier_normal",
+                  "kaiming_uniform_": "he_uniform", "kaiming_normal_": "he_normal", "orthogonal_": "orthogonal",
+                  "sparse_": "sparse"}
+# fills torch also allows on a tensor whose elements share memory (expanded)
+_SAME_VALUE = ("constant_", "ones_", "zeros_", "eye_", "dirac_")
+
+
 def _fastinit_or_torch(name, tensor, call, *args, **kwargs):
     """call(numpy view) where fastinit can fill the tensor, else torch's own."""
+    check_tensor(tensor, name, NUMPY_FUNCTION[name])
     gen = kwargs.get("generator")
     if isinstance(gen, torch.Generator) and gen.device.type != "cpu":
         return ORIGINAL[name](tensor, *args, **kwargs)
     try:
-        done = write(tensor, call, host_only=name in ("orthogonal_", "sparse_"))
+        done = write(tensor, call, host_only=name in ("orthogonal_", "sparse_"), same_value=name in _SAME_VALUE)
     except OverflowError as e:
         raise InitOverflowError(*e.args) from e
     except ValueError as e:
@@ -77,14 +91,31 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """N(mean, std) truncated to [a, b] in place.  a > b or a NaN bound
-    raises InitValueError (a RuntimeError, as torch).  Different from torch
-    on purpose: an infinite std is refused with InitValueError, and std = 0
-    fills the mean clipped to [a, b], the limit of the distribution (torch
-    raises ZeroDivisionError)."""
-    return _fastinit_or_torch(
-        "trunc_normal_", tensor,
-        lambda v: _api.truncated_normal(out=v, mean=mean, std=std, a=a, b=b, rng=as_rng(generator)),
-        mean, std, a, b, generator=generator)
+    raises InitValueError (a RuntimeError, as torch); a == b fills a,
+    rounded to the dtype, as torch does (whatever the mean; one draw is
+    still taken from a torch generator).  Different from torch on purpose:
+    an infinite std or mean, an infinite bound or a negative std is refused
+    with InitValueError, and std = 0 fills the mean clipped to [a, b], the
+    limit of the distribution (torch raises ZeroDivisionError)."""
+    def fill(v):
+        rng = as_rng(generator)
+        if _same_bounds(a, b):  # a point: torch fills it (fastinit.truncated_normal wants a < b)
+            V.check_real(mean, "mean")
+            V.check_nonnegative(std, "std")
+            try:
+                return _api.constant(out=v, value=V.check_real(a, "a"))
+            except OverflowError:
+                raise OverflowError(f"a and b: {float(a)!r} overflows the tensor's dtype {v.dtype}") from None
+        return _api.truncated_normal(out=v, mean=mean, std=std, a=a, b=b, rng=rng)
+
+    return _fastinit_or_torch("trunc_normal_", tensor, fill, mean, std, a, b, generator=generator)
+
+
+def _same_bounds(a, b) -> bool:
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False  # not numbers: truncated_normal says what is wrong
 
 
 def constant_(tensor, val):
@@ -122,6 +153,7 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
 
 
 def _kaiming(name, init, tensor, a, mode, nonlinearity, generator):
+    check_tensor(tensor, name, NUMPY_FUNCTION[name])
     if 0 in tensor.shape:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return tensor

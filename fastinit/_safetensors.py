@@ -17,14 +17,24 @@ name only once it is complete, so even SIGKILL strands nothing; elsewhere
 writer's host name and process id, and the next writer to the same
 destination on that host removes those of processes that no longer exist.  Files get the mode an ordinary
 ``open(path, "w")`` gives (0666 less the umask).
+
+Space is reserved before the first byte of data is written: the free space
+of the filesystem is checked (``os.statvfs``), then the whole file is
+allocated (``os.posix_fallocate``; zeros written where the platform has no
+such call), so a full disk is an OSError(ENOSPC) naming the destination, not
+a SIGBUS in the middle of a memory-mapped write.  A destination that exists
+must be a regular file (or a symbolic link to one, which is followed as
+``open(path, "w")`` follows it: the link stays and its target is replaced).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import mmap
 import os
 import secrets
+import stat
 
 import numpy as np
 
@@ -56,6 +66,12 @@ def layout(entries: list[Entry], metadata: dict | None = None) -> bytes:
     for e in sorted(entries, key=lambda e: -e.dtype.itemsize):
         e.begin, e.end = pos, pos + e.nbytes
         pos = e.end
+    for e in entries:
+        if e.name == "__metadata__":
+            raise ValueError("tensor '__metadata__': the name is reserved by the safetensors format "
+                             "(it holds the file's metadata); rename the tensor")
+        if e.dtype.name not in DTYPE_NAMES:
+            raise TypeError(f"tensor {e.name!r}: dtype {e.dtype} cannot be written; use {', '.join(DTYPE_NAMES)}")
     header = {e.name: {"dtype": DTYPE_NAMES[e.dtype.name], "shape": list(e.shape), "data_offsets": [e.begin, e.end]}
               for e in entries}
     if metadata:
@@ -132,19 +148,129 @@ def remove_stale_temps(path) -> list[str]:
     return removed
 
 
+_KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+
+
 def check_destination(path, what: str = "out") -> str:
     """The absolute destination, or an error naming it: its folder must
-    exist (nothing is created) and it must not be a folder itself."""
+    exist (nothing is created), and if it exists it must be a regular file
+    (never a folder, device, FIFO or socket, which a rename would replace).
+    A symbolic link is followed, as open(path, "w") follows it: the
+    destination is its target (checked the same way), and the link stays."""
     path = os.path.abspath(os.fspath(path))
+    if os.path.islink(path):
+        path = os.path.realpath(path)
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"{what}: the folder {folder!r} does not exist (create it first)")
-    if os.path.isdir(path):
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise type(exc)(f"{what}: cannot inspect {path!r}: {exc.strerror}") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(f"{what}: {path!r} is a folder; give a file name, e.g. "
                                 f"{os.path.join(path, 'model.safetensors')!r}")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        kind = next((k for test, k in _KINDS if test(st.st_mode)), "not a regular file")
+        raise ValueError(f"{what}: {path!r} exists and is {kind}, not a regular file; refusing to replace it "
+                         "(give the path of a new or regular file)")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise PermissionError(f"{what}: the folder {folder!r} is not writable")
     return path
+
+
+def free_bytes(folder) -> int | None:
+    """Bytes an unprivileged writer may still use on folder's filesystem
+    (None where the platform cannot tell)."""
+    if not hasattr(os, "statvfs"):
+        return None
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def no_space(path, what: str, needed: int, free: int | None) -> OSError:
+    """OSError(ENOSPC) naming the destination and the bytes needed/free."""
+    tail = f"; {free:,} are free" if free is not None else ""
+    exc = OSError(f"{what}: not enough space on the disk for {path!r}: {needed:,} bytes needed{tail}")
+    exc.errno = errno.ENOSPC
+    return exc
+
+
+def check_free_space(paths_and_sizes, what: str = "out") -> None:
+    """Refuse, before anything is written, files that together do not fit in
+    their filesystems' free space: [(path, bytes)], grouped by folder."""
+    by_folder = {}
+    for path, size in paths_and_sizes:
+        folder = os.path.dirname(os.path.abspath(path))
+        total, first = by_folder.get(folder, (0, path))
+        by_folder[folder] = (total + size, first)
+    for folder, (needed, path) in by_folder.items():
+        free = free_bytes(folder)
+        if free is not None and needed > free:
+            raise no_space(path if len(paths_and_sizes) == 1 else folder, what, needed, free)
+
+
+def reserve(fd: int, size: int, path, what: str = "out") -> None:
+    """Allocate bytes [0, size) of the open file fd, so that writes through a
+    memory map cannot fail for want of space (SIGBUS): posix_fallocate, else
+    zeros written block by block.  ENOSPC (or EFBIG) becomes an OSError
+    naming the destination."""
+    if size <= 0:
+        return
+    try:
+        if hasattr(os, "posix_fallocate"):
+            try:
+                os.posix_fallocate(fd, 0, size)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, getattr(errno, "ENOSYS", -1)):
+                    raise
+        os.ftruncate(fd, 0)
+        block = bytes(1 << 20)
+        pos = 0
+        while pos < size:
+            pos += os.pwrite(fd, block[: min(len(block), size - pos)], pos)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            raise no_space(path, what, size, free_bytes(os.path.dirname(os.path.abspath(path)))) from None
+        if exc.errno == errno.EFBIG:
+            e = OSError(f"{what}: {path!r} would be {size:,} bytes, larger than this filesystem allows")
+            e.errno = errno.EFBIG
+            raise e from None
+        raise
+
+
+class folder_lock:
+    """An exclusive flock on a folder while the block runs (where the
+    platform and filesystem allow one; otherwise nothing), so that two
+    writers publishing files into one folder take turns."""
+
+    def __init__(self, folder):
+        self.folder, self.fd = folder, None
+
+    def __enter__(self):
+        try:
+            import fcntl
+
+            self.fd = os.open(self.folder, os.O_RDONLY)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            if self.fd is not None:
+                os.close(self.fd)
+            self.fd = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the lock
+            self.fd = None
+        return False
 
 
 class AtomicFile:
@@ -172,7 +298,15 @@ class AtomicFile:
             os.fchmod(self.fd, mode & ~_umask())  # O_TMPFILE applies the umask too; make sure
 
     def commit(self) -> None:
+        self.sync()
+        self.publish()
+
+    def sync(self) -> None:
+        """Flush the file's data to the disk (the slow half of commit)."""
         os.fsync(self.fd)
+
+    def publish(self, sync_folder: bool = True) -> None:
+        """Name the (synced) file at its destination, atomically."""
         if self.tmp is None:  # unnamed: give it a temporary name, then rename over the destination
             tmp = _tmp_name(self.path)
             # linkat(AT_SYMLINK_FOLLOW) names the open file; CPython calls
@@ -188,11 +322,8 @@ class AtomicFile:
         self.fd = None
         os.replace(self.tmp, self.path)
         self.tmp = None
-        dirfd = os.open(self.folder, os.O_RDONLY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
+        if sync_folder:
+            sync_dir(self.folder)
 
     def abort(self) -> None:
         if self.fd is not None:
@@ -206,26 +337,45 @@ class AtomicFile:
             self.tmp = None
 
 
-def write_atomic(path, data: bytes) -> None:
-    """Write `data` to `path` through an AtomicFile."""
+def sync_dir(folder) -> None:
+    dirfd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dirfd)
+    finally:
+        os.close(dirfd)
+
+
+def write_atomic(path, data: bytes, publish: bool = True) -> AtomicFile:
+    """Write `data` to `path` through an AtomicFile; publish=False leaves it
+    synced but unnamed (the caller publishes or aborts it)."""
     f = AtomicFile(path)
     try:
+        reserve(f.fd, len(data), f.path)
         view = memoryview(data)
-        while view:
-            view = view[os.write(f.fd, view):]
-        f.commit()
+        pos = 0
+        while pos < len(data):
+            pos += os.pwrite(f.fd, view[pos:], pos)
+        if publish:
+            f.commit()
+        else:
+            f.sync()
     except BaseException:
         f.abort()
         raise
+    return f
 
 
 class Writer:
     """Write one safetensors file: `with Writer(path, entries, metadata) as w:`
     then `w.write_rows(entry, first_row, rows, fill)` for every part of every
-    tensor; leaving the block without an exception commits the file."""
+    tensor; leaving the block without an exception commits the file (with
+    publish=False: syncs it, and the caller names it with ``w.file.publish()``
+    or drops it with ``w.file.abort()``, so a set of files can be committed
+    together).  The space is reserved before any data is written."""
 
-    def __init__(self, path, entries: list[Entry], metadata: dict | None = None):
+    def __init__(self, path, entries: list[Entry], metadata: dict | None = None, publish: bool = True):
         self.path = os.fspath(path)
+        self.publish = publish
         self.entries = entries
         self.header = layout(entries, metadata)
         self.size = len(self.header) + sum(e.nbytes for e in entries)
@@ -234,10 +384,11 @@ class Writer:
         self._pending = None  # written bytes not yet advised: (lo, hi)
 
     def __enter__(self):
+        check_free_space([(self.path, self.size)])
         self.file = AtomicFile(self.path)
         self.fd = self.file.fd
         try:
-            os.ftruncate(self.fd, self.size)
+            reserve(self.fd, self.size, self.file.path)
             os.pwrite(self.fd, self.header, 0)
         except BaseException:
             self.file.abort()
@@ -288,7 +439,13 @@ class Writer:
         try:
             if exc_type is None:
                 self._advise_pending()
-                self.file.commit()
-        finally:
-            self.file.abort()  # a no-op after a commit
+                if self.publish:
+                    self.file.commit()
+                else:
+                    self.file.sync()
+                    return False
+        except BaseException:
+            self.file.abort()
+            raise
+        self.file.abort()  # a no-op after a commit; drops the file after an exception
         return False

@@ -63,7 +63,36 @@ def test_any_subset_reproduces_the_same_values():
 
 def test_dtype_applies_to_tensors_without_their_own():
     arrays = fastinit.init_model(SPEC, rules=RULES, rng=0, dtype="bfloat16")
-    assert all(a.dtype == np.dtype(ml_dtypes.bfloat16) for a in arrays.values())
+    assert arrays["layers.0.mlp.up.weight"].dtype == np.float16  # the spec's own dtype wins
+    assert all(a.dtype == np.dtype(ml_dtypes.bfloat16) for k, a in arrays.items() if k != "layers.0.mlp.up.weight")
+    # and its values are those of a float16 draw, whatever the default
+    assert _same(arrays["layers.0.mlp.up.weight"], fastinit.init_model(SPEC, rules=RULES, rng=0)["layers.0.mlp.up.weight"])
+
+
+def test_dtype_of_a_torch_module_is_every_tensors():
+    torch = pytest.importorskip("torch")
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.LayerNorm(8).to(torch.float64))
+    own = fastinit.init_model(net, rng=0)
+    assert own["0.weight"].dtype == np.float32 and own["1.weight"].dtype == np.float64
+    assert all(a.dtype == np.float16 for a in fastinit.init_model(net, rng=0, dtype="float16").values())
+
+
+def test_caller_rules_come_first_then_the_specs_own_rules():
+    spec = {"tensors": {"a.weight": [8, 4], "a.bias": [8], "n.weight": [8], "x.weight": [4, 4]},
+            "rules": {"*.bias": "zeros", "n.*": "ones"}}
+    arrays = fastinit.init_model(spec, rules={"a.*": "constant(value=3.0)"}, rng=0)
+    assert (arrays["a.weight"] == 3).all() and (arrays["a.bias"] == 3).all()  # the caller's rule wins
+    assert (arrays["n.weight"] == 1).all()  # the spec's rule still applies
+    g = fastinit.default_rng(0)
+    assert _same(arrays["x.weight"], g.normal(0.0, 0.02, (4, 4), dtype=np.float32, stream="x.weight"))  # default
+    # a preset's rules stay too: GPT-2's LayerNorms are ones, its biases zeros
+    gpt = fastinit.init_model("gpt2", rng=0, rules={"*.wte.weight": "zeros"},
+                              names=["transformer.wte.weight", "transformer.ln_f.weight", "transformer.ln_f.bias"])
+    assert not gpt["transformer.wte.weight"].any()
+    assert (gpt["transformer.ln_f.weight"] == 1).all() and not gpt["transformer.ln_f.bias"].any()
+    # and an entry's own init comes before everything
+    own = fastinit.init_model({"a": {"shape": [3], "init": "ones"}}, rules={"*": "zeros"}, rng=0)
+    assert (own["a"] == 1).all()
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
@@ -209,7 +238,22 @@ def test_cli_summary_and_errors(tmp_path):
 
 
 def test_bad_shard_arguments(tmp_path):
-    with pytest.raises(ValueError, match="shard_id must be"):
+    with pytest.raises(ValueError, match=r"shard_id: must be an int in \[0, 2\)"):
         fastinit.init_model(SPEC, tmp_path / "m.safetensors", shards=2, shard_id=2)
     with pytest.raises(ValueError, match="shards must be at least 1"):
         fastinit.init_model(SPEC, tmp_path / "m.safetensors", shards=0)
+
+
+def test_rng_errors_of_init_model_and_init_module_say_rng():
+    bad = np.random.default_rng(0)  # a NumPy Generator: fastinit needs its own key
+    with pytest.raises(TypeError, match=r"^rng must be None, an int seed"):
+        fastinit.init_model({"w": [2, 2]}, rng=bad)
+    from fastinit import diagnostics
+
+    with pytest.raises(TypeError, match=r"^rng must be None"):
+        diagnostics.activation_stats("he_normal", depth=2, width=4, batch=4, rng=bad)
+    torch = pytest.importorskip("torch")
+    import fastinit.torch as fit
+
+    with pytest.raises(TypeError, match=r"^rng must be None"):
+        fit.init_module_(torch.nn.Linear(2, 2), rng=bad)

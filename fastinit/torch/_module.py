@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .. import model as _model
-from .._generator import default_rng
+from .._generator import as_generator
 from ._fill import bump_version, check_writable, host_only, write
 
 
@@ -90,7 +90,7 @@ def init_module_(module, rules=None, *, rng, dtype=None, names=None, device=None
     in state-dict order that is selected.  Integer tensors (``num_batches_tracked``) are left as they
     are.  Returns the module.
     """
-    g = default_rng(rng)
+    g = as_generator(rng)
     if device is not None:
         device = torch.device(device)  # a bad name fails here, before anything changes
     tensors = _model.resolve(module, rules, dtype, names)  # the rule language and checks of init_model

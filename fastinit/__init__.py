@@ -9,18 +9,23 @@ threads, any SIMD path and any split of the work.
 try:
     from ._core import STREAM_VERSION
 except ImportError as exc:  # pragma: no cover - depends on how Python was started
+    import importlib.machinery as _machinery
     import os as _os
     import sys as _sys
 
-    if not any(f.startswith("_core.") for f in _os.listdir(_os.path.dirname(__file__))):
+    # A compiled core is `_core` plus an extension suffix (`.cpython-311-x86_64-linux-gnu.so`,
+    # `.abi3.so`, `.pyd`, ...); the type stub `_core.pyi` beside it is not one.
+    _here = _os.path.dirname(__file__)
+    if not any(_os.path.isfile(_os.path.join(_here, "_core" + s)) for s in _machinery.EXTENSION_SUFFIXES):
         _how = {"-m": "python -m puts the current folder first on sys.path",
                 "-c": "python -c puts the current folder first on sys.path",
                 "": "an interactive python puts the current folder first on sys.path"}.get(
             _sys.argv[0] if _sys.argv else "", "the current or the script's folder comes first on sys.path")
-        raise ImportError(
-            f"fastinit was imported from {_os.path.dirname(__file__)}, a source folder without the "
+        raise ModuleNotFoundError(
+            f"fastinit was imported from {_here}, a source folder without the "
             f"compiled core ({_how}). Install fastinit and run from another folder, or use the "
-            "`fastinit` command."
+            "`fastinit` command.",
+            name=__name__ + "._core",
         ) from exc
     raise
 from ._api import *  # noqa: F403 - the initializers

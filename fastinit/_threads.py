@@ -131,6 +131,21 @@ def set_num_threads(n: int) -> None:
     _core.openmp_set_threads(min(n, cpu_limit()))
 
 
+def _setting() -> int:
+    """OpenMP's own thread setting for this Python thread, as it is (not
+    capped to the usable CPUs): the value ``_restore`` puts back exactly.
+    There is no "unset" state: before anything sets it, it is OpenMP's
+    default (``OMP_NUM_THREADS``, else the CPUs OpenMP saw at start)."""
+    return _core.openmp_max_threads()
+
+
+def _restore(setting: int) -> None:
+    """Put back a value ``_setting()`` returned, unchanged (no cap: a
+    setting above the usable CPUs stays above them, as it was)."""
+    if _core.openmp_version():
+        _core.openmp_set_threads(int(setting))
+
+
 def threads_for(n_elements: int) -> int:
     """Threads for a fill of n_elements."""
     if n_elements < SERIAL_BELOW:

@@ -7,6 +7,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import fastinit
+from features import need
 from reference import bits
 
 N = 3 * 2**20 + 5  # several scheduling blocks per thread, and a ragged end
@@ -29,13 +30,40 @@ def _digest(fills):
     return {k: hashlib.sha256(bits(v).tobytes()).hexdigest() for k, v in fills.items()}
 
 
-@pytest.fixture(scope="module")
-def serial_digest():
+_SETTING_AT_IMPORT = fastinit._threads._setting()  # collection time: before any test ran
+
+
+def _serial(fn):
+    """fn() on one thread; the thread setting is put back as it was."""
+    from fastinit import _threads
+
+    before = _threads._setting()
     fastinit.set_num_threads(1)
     try:
-        return _digest(_fills())
+        return fn()
     finally:
-        fastinit.set_num_threads(fastinit._core.openmp_max_threads())
+        _threads._restore(before)
+
+
+@pytest.fixture(scope="module")
+def serial_digest():
+    return _serial(lambda: _digest(_fills()))
+
+
+def test_the_serial_digest_leaves_the_thread_setting_alone(serial_digest):
+    assert fastinit._threads._setting() == _SETTING_AT_IMPORT
+
+
+def test_the_serial_digest_puts_the_thread_setting_back(threads, many_cpus):
+    """Computing on one thread leaves the setting as it found it (it used to
+    leave 1 behind, and every later test filled on one thread)."""
+    from fastinit import _threads
+
+    need("openmp", "serial build")
+    fastinit.set_num_threads(3)
+    inside, _ = _serial(lambda: (fastinit.get_num_threads(), _digest(_fills(1 << 16))))
+    assert inside == 1
+    assert _threads._setting() == 3 and fastinit.get_num_threads() == 3
 
 
 @pytest.fixture
@@ -49,16 +77,15 @@ def many_cpus(monkeypatch):
 
 @pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
 def test_thread_counts_give_identical_bytes(threads, many_cpus, serial_digest, n_threads):
-    if not fastinit._core.openmp_version() and n_threads > 1:
-        pytest.skip("serial build")
+    if n_threads > 1:
+        need("openmp", "serial build")
     fastinit.set_num_threads(n_threads)
     assert fastinit.get_num_threads() == n_threads
     assert _digest(_fills()) == serial_digest
 
 
 def test_threadpoolctl_limits_are_honoured(threads, many_cpus, serial_digest):
-    if not fastinit._core.openmp_version():
-        pytest.skip("serial build")
+    need("openmp", "serial build")
     fastinit.set_num_threads(4)
     with threadpool_limits(limits=1, user_api="openmp"):
         assert fastinit.get_num_threads() == 1
@@ -77,8 +104,7 @@ def test_chunks_taken_by_any_thread_give_the_serial_bytes(simd, n, kind):
     have left: whichever thread takes which chunk (one block to the largest
     chunk, ragged last chunks, more threads than chunks), every element gets
     its serial value."""
-    if not fastinit._core.openmp_version():
-        pytest.skip("serial build")
+    need("openmp", "serial build")
     from fastinit import _core, _engine, _simd
 
     code = {"uniform": _engine.UNIFORM, "normal": _engine.NORMAL}[kind]
@@ -112,8 +138,7 @@ def test_thread_count_never_exceeds_the_usable_cpus(threads):
     cgroup quota; the fill still gives the serial bytes."""
     from fastinit import _threads
 
-    if not fastinit._core.openmp_version():
-        pytest.skip("serial build")
+    need("openmp", "serial build")
     fastinit.set_num_threads(10**6)
     assert fastinit.get_num_threads() == _threads.cpu_limit() <= len(__import__("os").sched_getaffinity(0))
     assert fastinit._core.openmp_max_threads() == _threads.cpu_limit()  # OpenMP's setting was capped too
@@ -219,3 +244,153 @@ def test_zero_d_and_empty_out(simd):
     assert z == g.standard_normal(1, dtype=np.float32, stream=2)[0]
     e = np.zeros((0, 5), dtype=np.float32)
     assert g.standard_normal(out=e).shape == (0, 5)
+
+
+# ------------------------------------------------ the state tests leave behind
+
+
+LEAK = """
+import fastinit
+from fastinit import _simd, _threads
+
+
+def test_leaves_the_thread_setting_changed():
+    _threads._restore(_threads._setting() + 1)
+"""
+
+NO_LEAK = """
+import fastinit
+from fastinit import _simd
+
+
+def test_puts_everything_back(threads, simd):
+    fastinit.set_num_threads(1)
+"""
+
+
+@pytest.mark.parametrize("leak", [False, True], ids=["clean", "leak"])
+def test_a_suite_that_changes_the_thread_setting_fails(tmp_path, leak):
+    """tests/conftest.py fails the run (an error at teardown of the last
+    test, naming the module) when a test leaves the thread setting changed;
+    its fixtures that change the setting or the SIMD path put them back."""
+    import os
+    import pathlib
+    import shutil
+    import subprocess
+    import sys
+
+    here = pathlib.Path(__file__).resolve().parent
+    for f in ("conftest.py", "features.py"):
+        shutil.copy(here / f, tmp_path / f)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_a_clean.py").write_text(NO_LEAK)
+    if leak:
+        (tmp_path / "test_b_leak.py").write_text(LEAK)
+    env = {k: v for k, v in os.environ.items() if k not in ("FASTINIT_REQUIRE", "FASTINIT_SIMD")}
+    # OpenMP's setting above the usable CPUs: the `threads` fixture must put
+    # back that setting, not the capped count get_num_threads() reports
+    env["OMP_NUM_THREADS"] = str(len(os.sched_getaffinity(0)) + 3)
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not avx512 and not avx2",
+                        str(tmp_path)], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    if not leak:
+        assert p.returncode == 0, p.stdout + p.stderr
+        return
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "ERROR at teardown of test_leaves_the_thread_setting_changed" in p.stdout
+    assert "test_b_leak.py: {'threads':" in p.stdout
+    assert "1 error" in p.stdout.splitlines()[-1]
+
+
+# ------------------------------------------- what CI requires (FASTINIT_REQUIRE)
+
+
+def test_the_build_has_openmp():
+    """fastinit's threads are OpenMP's: a build without it fills on one
+    thread.  Skipped there, a failure where FASTINIT_REQUIRE names openmp
+    (CI on Linux)."""
+    need("openmp", "fastinit was built without OpenMP: it fills on one thread")
+    from threadpoolctl import threadpool_info
+
+    from fastinit import _config
+
+    assert fastinit._core.openmp_version() >= 200805  # OpenMP 3.0 or later
+    assert _config.config()["openmp"].startswith("yes (_OPENMP ")
+    assert any(i["user_api"] == "openmp" for i in threadpool_info())  # an OpenMP runtime is loaded
+
+
+def test_every_required_feature_is_there():
+    from features import have, required
+
+    missing = sorted(f for f in required() if not have(f))
+    assert not missing, f"FASTINIT_REQUIRE names {', '.join(missing)}, which this build or CPU lacks"
+
+
+def test_a_missing_feature_skips_unless_it_is_required(monkeypatch):
+    import features
+    from fastinit import _simd
+
+    monkeypatch.setattr(_simd, "available", lambda: ["generic"])
+    monkeypatch.delenv("FASTINIT_REQUIRE", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no avx512 here"):
+        features.need("avx512", "no avx512 here")
+    monkeypatch.setenv("FASTINIT_REQUIRE", " OpenMP, avx512 ")
+    assert features.required() == {"openmp", "avx512"}
+    with pytest.raises(pytest.fail.Exception, match="FASTINIT_REQUIRE requires avx512, but: no avx512 here"):
+        features.need("avx512", "no avx512 here")
+    with pytest.raises(pytest.skip.Exception):  # not required: still a skip
+        features.need("avx2", "no avx2 here")
+    with pytest.raises(pytest.fail.Exception, match="requires avx512"):
+        features.require_or_skip("avx512", "the build lacks it")
+    monkeypatch.setenv("FASTINIT_REQUIRE", "avx521")
+    with pytest.raises(ValueError, match="unknown feature"):
+        features.required()
+
+
+def test_a_misspelt_requirement_stops_the_run(tmp_path):
+    import os
+    import pathlib
+    import shutil
+    import subprocess
+    import sys
+
+    here = pathlib.Path(__file__).resolve().parent
+    for f in ("conftest.py", "features.py"):
+        shutil.copy(here / f, tmp_path / f)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n")
+    env = dict(os.environ, FASTINIT_REQUIRE="openmp,avx521")
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert p.returncode == 4, p.stdout + p.stderr  # a usage error
+    assert "FASTINIT_REQUIRE: unknown feature(s) avx521" in p.stderr
+
+
+def test_ci_requires_what_this_cpu_offers(tmp_path):
+    """.ci/run derives FASTINIT_REQUIRE from /proc/cpuinfo; on x86-64 Linux
+    that must name exactly the SIMD paths the core's runtime dispatch finds."""
+    import pathlib
+    import platform
+    import subprocess
+
+    from fastinit import _simd
+
+    run = pathlib.Path(__file__).resolve().parent.parent / ".ci" / "run"
+    if not run.is_file():
+        pytest.skip("not a source checkout")
+
+    def derive(cpuinfo=None):
+        env = None if cpuinfo is None else {**__import__("os").environ, "CPUINFO": str(cpuinfo)}
+        out = subprocess.run(["bash", str(run), "--print-require"], capture_output=True, text=True, timeout=60,
+                             env=env, check=True).stdout.strip()
+        return set(out.split(",")) - {""}
+
+    v3 = "cx16 lahf_lm popcnt pni sse4_1 sse4_2 ssse3 avx avx2 bmi1 bmi2 f16c fma abm movbe xsave"
+    v4 = v3 + " avx512f avx512bw avx512cd avx512dq avx512vl"
+    linux = {"openmp"} if platform.system() == "Linux" else set()
+    for flags, want in [(v4, {"avx2", "avx512"}), (v4.replace(" avx512vl", ""), {"avx2"}),
+                        (v3, {"avx2"}), (v3.replace(" movbe", ""), set()), ("fpu sse2", set())]:
+        (tmp_path / "cpuinfo").write_text(f"processor\t: 0\nflags\t\t: fpu {flags} sse2\n")
+        assert derive(tmp_path / "cpuinfo") == linux | want, flags
+    assert derive(tmp_path / "missing") == linux
+    if platform.system() == "Linux" and platform.machine() == "x86_64":
+        assert derive() == {"openmp"} | (set(_simd.available()) - {"generic"})

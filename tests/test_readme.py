@@ -35,7 +35,7 @@ def test_every_python_block_runs(tmp_path, monkeypatch, capsys):
     assert len(blocks) >= 6
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
-    threads = fastinit.get_num_threads()
+    threads = fastinit._threads._setting()  # the README's set_num_threads(8) changes it
     ns = {}
     ran = 0
     try:
@@ -45,7 +45,7 @@ def test_every_python_block_runs(tmp_path, monkeypatch, capsys):
             exec(compile(code, f"README python block {i + 1}", "exec"), ns)
             ran += 1
     finally:
-        fastinit.set_num_threads(threads)
+        fastinit._threads._restore(threads)
     assert ran >= 6
     assert "stream version" in capsys.readouterr().out  # show_config printed
     assert (tmp_path / "model.safetensors").is_file()  # the init_model block wrote its file
@@ -124,3 +124,67 @@ def test_benchmark_commands_need_no_activated_venv():
     for line in re.findall(r"^.*benchmarks/\w+\.py.*$", _text(), re.M):
         if line.lstrip().startswith(("python ", "python3 ")):
             pytest.fail(f"needs an activated virtual environment: {line.strip()}")
+
+
+def _shell_commands():
+    """Every command line of the README's sh and plain code blocks, in order."""
+    lines, fence = [], None
+    for line in _text().splitlines():
+        if line.startswith("```"):
+            fence = line[3:].strip() if fence is None else None
+            continue
+        if fence in ("sh", ""):
+            line = line.split("  #")[0].strip()
+            if line and not line.startswith("#"):
+                lines.append(line)
+    return lines
+
+
+def _two_commands():
+    section = _text().split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.*?)\n```", section, re.S)
+
+
+def test_the_set_up_commands_each_make_a_fresh_venv():
+    """Each of the two commands runs on a fresh machine: neither may build on
+    what the other left in .venv."""
+    cmds = _two_commands()
+    assert len(cmds) == 2 and all("\n" not in c for c in cmds)
+    for c in cmds:
+        assert c.startswith("python3 -m venv --clear .venv && .venv/bin/pip install '."), c
+
+
+def test_every_shell_command_works_after_the_set_up_before_it():
+    """Walk the README's commands in order, tracking what the last created
+    venv holds: a pip install without build isolation needs the build
+    requirements (pyproject's [build-system] requires) installed first, and
+    every .venv/bin/ command needs a .venv made before it."""
+    import tomllib
+
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    build_deps = {re.split(r"[<>=!~; \[]", r, 1)[0].lower() for r in requires}
+    venv, has_build_deps = False, False
+    cmds = _shell_commands()
+    assert any("'.[hf]'" in c for c in cmds)  # the Hugging Face benchmark's line is among them
+    for line in cmds:
+        for cmd in (c.strip() for c in re.split(r"&&|;", line)):
+            words = cmd.split()
+            if words[:3] == ["python3", "-m", "venv"]:
+                venv, has_build_deps = True, has_build_deps and "--clear" not in words
+                continue
+            if words and words[0].startswith(".venv/bin/"):
+                assert venv, f"{cmd!r} comes before any command that makes .venv"
+            if words[:2] == [".venv/bin/pip", "install"]:
+                names = {w.lower() for w in words[2:] if not w.startswith("-")}
+                if "--no-build-isolation" in words:
+                    assert has_build_deps, f"{cmd!r}: the build requirements {sorted(build_deps)} are not installed"
+                has_build_deps = has_build_deps or build_deps <= names
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    run = ROOT / ".ci" / "run"
+    if not run.is_file():
+        pytest.skip("no .ci/run beside the tests")
+    test_command = _two_commands()[1]
+    assert test_command.endswith(".venv/bin/pytest")
+    assert test_command in run.read_text().splitlines()

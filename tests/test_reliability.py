@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import fastinit
+from features import require_or_skip
 from reference import bits
 
 # --------------------------------------------------------------------- fork
@@ -32,7 +33,7 @@ def test_fork_after_a_parallel_fill_does_not_hang(threads):
     parallel region on the calling thread, so a forked child fills on all
     its threads."""
     if not fastinit._core.openmp_version():
-        pytest.skip("serial build")
+        require_or_skip("openmp", "serial build")
     fastinit.set_num_threads(2)
     parent_threads = fastinit.get_num_threads()
     fastinit.default_rng(0).standard_normal(out=np.empty(1 << 22, dtype=np.float32))  # the parent's team exists
@@ -93,7 +94,7 @@ def test_fork_after_another_librarys_openmp_does_not_hang(tmp_path):
     torch = pytest.importorskip("torch")
     del torch
     if not fastinit._core.openmp_version():
-        pytest.skip("serial build")
+        require_or_skip("openmp", "serial build")
     digest, child_threads, code = _run_forking_script(FORK_AFTER_TORCH, tmp_path).split()
     assert code == "0"
     assert int(child_threads) == min(2, fastinit._threads.cpu_limit())  # torch's setting is OpenMP's
@@ -132,7 +133,7 @@ def test_multiprocessing_fork_workers_fill_after_openmp_in_the_parent(tmp_path, 
     if parent == "torch":
         pytest.importorskip("torch")
     if not fastinit._core.openmp_version():
-        pytest.skip("serial build")
+        require_or_skip("openmp", "serial build")
     script = tmp_path / "workers.py"
     script.write_text(FORK_WORKERS)
     code = f"import sys; sys.argv = ['workers.py', {parent!r}]; exec(open({str(script)!r}).read())"
@@ -220,8 +221,10 @@ def test_threads_that_fill_in_parallel_leave_no_threads_behind(threads, monkeypa
 
     from fastinit import _threads
 
-    if not fastinit._core.openmp_version() or not os.path.isdir("/proc/self/task"):
-        pytest.skip("serial build, or no /proc")
+    if not fastinit._core.openmp_version():
+        require_or_skip("openmp", "serial build")
+    if not os.path.isdir("/proc/self/task"):
+        pytest.skip("no /proc")
     monkeypatch.setattr(_threads, "cpu_limit", lambda: 64)
     want = fastinit.default_rng(3).standard_normal(1 << 18, dtype=np.float32)
 
@@ -271,7 +274,8 @@ def _buffers(draw):
     transposed, reversed, misaligned or read-only view."""
     ndim = draw(st.integers(0, 6))
     shape = tuple(draw(st.integers(0, 4)) for _ in range(ndim))
-    dt = fastinit._validate.as_dtype(draw(_dtypes))
+    d = draw(_dtypes)
+    dt = fastinit._validate.as_dtype(d) if d == "bfloat16" else np.dtype(d)  # int, complex, byte-swapped too
     kind = draw(st.sampled_from(["plain", "transposed", "reversed", "strided", "misaligned", "readonly"]))
     n = math.prod(shape)
     if kind == "misaligned":
@@ -355,10 +359,10 @@ def _anderson_darling(x, cdf):
 _HE = math.sqrt(2 / 100) / 0.87962566103423978
 # name: (draw, reference distribution, bounds of the output or None)
 FITS = {
-    "uniform": (lambda dt: fastinit.uniform((N_FIT,), -1.0, 3.0, dtype=dt, rng=17), stats.uniform(-1.0, 4.0),
+    "uniform": (lambda dt: fastinit.uniform((N_FIT,), low=-1.0, high=3.0, dtype=dt, rng=17), stats.uniform(-1.0, 4.0),
                 (-1.0, 3.0)),
-    "normal": (lambda dt: fastinit.normal((N_FIT,), 0.5, 2.0, dtype=dt, rng=17), stats.norm(0.5, 2.0), None),
-    "truncated_normal": (lambda dt: fastinit.truncated_normal((N_FIT,), 0.0, 1.0, -1.0, 2.5, dtype=dt, rng=17),
+    "normal": (lambda dt: fastinit.normal((N_FIT,), mean=0.5, std=2.0, dtype=dt, rng=17), stats.norm(0.5, 2.0), None),
+    "truncated_normal": (lambda dt: fastinit.truncated_normal((N_FIT,), mean=0.0, std=1.0, a=-1.0, b=2.5, dtype=dt, rng=17),
                          stats.truncnorm(-1.0, 2.5), (-1.0, 2.5)),
     "he_normal_truncated": (lambda dt: fastinit.he_normal((N_FIT // 100, 100), truncated=True, dtype=dt, rng=17),
                             stats.truncnorm(-2, 2, scale=_HE), (-2 * _HE, 2 * _HE)),

@@ -13,18 +13,71 @@ from __future__ import annotations
 
 import sys
 
+COMMANDS = ("bench", "init-model", "diagnose", "config")
+_USAGE = "usage: fastinit {" + ",".join(COMMANDS) + "} ... (fastinit -h lists them)"
 
-def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help"):
-        print(__doc__.strip())
-        return 0 if argv else 2
-    if argv[0] in ("-V", "--version"):
-        from . import STREAM_VERSION, __version__
 
-        print(f"fastinit {__version__} (stream version {STREAM_VERSION})")
-        return 0
-    cmd, rest = argv[0], argv[1:]
+# -- argument types shared by the commands' parsers: a bad value is argparse's
+#    own error, `fastinit <cmd>: error: argument --flag: ...`, exit status 2
+
+def int_at_least(low: int, why: str = ""):
+    """An argparse type: an integer of at least `low` (`why` says why)."""
+    import argparse
+
+    def check(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if n < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}{why}, got {n}")
+        return n
+
+    check.__name__ = f"int_at_least_{low}"
+    return check
+
+
+positive_int = int_at_least(1)
+non_negative_int = int_at_least(0)
+
+
+def file_name(text: str) -> str:
+    """An argparse type: the name of a file to write (not empty, not a folder)."""
+    import argparse
+    import os
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a file name, got an empty one")
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; give a file name in it")
+    return text
+
+
+def seconds(text: str, most: float = 3600.0) -> float:
+    """An argparse type: a finite number of seconds, 0 to `most`."""
+    import argparse
+    import math
+
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(x) or not 0.0 <= x <= most:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds from 0 to {most:g}, got {text!r}")
+    return x
+
+
+def physical_memory() -> int | None:
+    """Bytes of memory of this machine, None where unknown."""
+    import os
+
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _run(cmd: str, rest: list) -> int:
     if cmd == "bench":
         from ._bench import main as bench
 
@@ -37,18 +90,44 @@ def main(argv=None) -> int:
         from .diagnostics import main as diagnose
 
         return diagnose(rest)
-    if cmd == "config":
-        import argparse
+    import argparse
 
-        from ._config import show_config
+    from ._config import show_config
 
-        argparse.ArgumentParser(prog="fastinit config",
-                                description="Print the version, stream version, compiler, OpenMP runtime, "
-                                            "threads and SIMD path of this installation.").parse_args(rest)
-        show_config()
+    argparse.ArgumentParser(prog="fastinit config",
+                            description="Print the version, stream version, compiler, OpenMP runtime, "
+                                        "threads and SIMD path of this installation.").parse_args(rest)
+    show_config()
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
         return 0
-    print(f"fastinit: unknown command {cmd!r}\n\n{__doc__.strip()}", file=sys.stderr)
-    return 2
+    if not argv:
+        print(f"{_USAGE}\nfastinit: error: a command is required: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    if argv[0] in ("-V", "--version"):
+        from . import STREAM_VERSION, __version__
+
+        print(f"fastinit {__version__} (stream version {STREAM_VERSION})")
+        return 0
+    cmd, rest = argv[0], argv[1:]
+    if cmd not in COMMANDS:
+        what = "option" if cmd.startswith("-") else "command"
+        print(f"{_USAGE}\nfastinit: error: unknown {what} {cmd!r} (choose from {', '.join(COMMANDS)})",
+              file=sys.stderr)
+        return 2
+    try:
+        return _run(cmd, rest)
+    except MemoryError as exc:
+        # the last resort: a command that ran out of memory says so in one line
+        # (the commands check their sizes first; this catches what slips past)
+        detail = f": {exc}" if str(exc) else ""
+        print(f"fastinit {cmd}: error: out of memory{detail}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -140,8 +140,11 @@ def _peak_rss_of_fresh_fill(n: int) -> dict:
             "print(base, hwm())\n")
     if not os.path.exists("/proc/self/status"):
         return None
-    out = subprocess.run([sys.executable, "-c", code, str(n)], capture_output=True, text=True, check=True,
+    out = subprocess.run([sys.executable, "-c", code, str(n)], capture_output=True, text=True,
                          cwd=tempfile.gettempdir())  # not a source checkout
+    if out.returncode != 0:  # out of memory, or killed: the rest of the run stands
+        last = (out.stderr.strip().splitlines() or [f"exit status {out.returncode}"])[-1]
+        return {"elements": n, "array_mib": n * 4 / 2**20, "failed": last}
     base_kib, peak_kib = map(int, out.stdout.split())
     return {"elements": n, "array_mib": n * 4 / 2**20, "peak_rss_mib": peak_kib / 1024,
             "before_fill_mib": base_kib / 1024}
@@ -335,7 +338,11 @@ def report(res: dict) -> str:
     lines.append("-- a fresh array (allocation and first touch timed)")
     for r in res["fresh"]:
         lines.append(f" {r['method']:<65} {r['melem_s']:8.0f} {_spread(r)}")
-    if res["rss"]:
+    if res["rss"] and "failed" in res["rss"]:
+        r = res["rss"]
+        lines.append(f"-- peak RSS of a new process filling a fresh {r['elements']:,}-element float32 he_normal: "
+                     f"the fill failed ({r['failed']})")
+    elif res["rss"]:
         r = res["rss"]
         lines.append(f"-- peak RSS (VmHWM) of a new process filling a fresh {r['elements']:,}-element float32 "
                      f"he_normal: {r['peak_rss_mib']:.0f} MiB (array {r['array_mib']:.0f} MiB; "
@@ -350,20 +357,60 @@ def build_parser():
     """The command's arguments, all in one place."""
     import argparse
 
+    from .__main__ import file_name, int_at_least, non_negative_int, positive_int, seconds
+
     p = argparse.ArgumentParser(prog="fastinit bench", description=__doc__.splitlines()[0])
-    p.add_argument("--size", type=int, default=1 << 26, help="float32 elements (default 2**26)")
-    p.add_argument("--repeat", type=int, default=5, help="timed runs per method (default 5)")
-    p.add_argument("--threads", type=int, default=None, help="fastinit threads (default: all)")
-    p.add_argument("--rss-size", type=int, default=None,
+    p.add_argument("--size", type=int_at_least(MIN_SIZE), default=1 << 26,
+                   help=f"float32 elements, at least {MIN_SIZE} (default 2**26)")
+    p.add_argument("--repeat", type=positive_int, default=5, help="timed runs per method (default 5)")
+    p.add_argument("--threads", type=positive_int, default=None, help="fastinit threads (default: all)")
+    p.add_argument("--rss-size", type=non_negative_int, default=None,
                    help="elements of the fresh fill whose peak RSS is measured in a new process "
-                        "(default: 16 x --size, at most 2**30; 0 skips it)")
-    p.add_argument("--settle", type=float, default=0.05,
+                        f"(default: 16 x --size, at most 2**30; 0 skips it, else at least {MIN_SIZE})")
+    p.add_argument("--settle", type=seconds, default=0.05,
                    help="seconds to sleep before each timed run, so that the previous method's spinning "
-                        "threads go idle (default 0.05)")
-    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+                        "threads go idle (default 0.05, at most 3600)")
+    p.add_argument("--json", metavar="FILE", type=file_name, help="also write the results as JSON")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                    help="cuda: fastinit's GPU fills against torch's (see --device cuda -h)")
     return p
+
+
+MIN_SIZE = 1024
+# bytes per --size element the run holds at once: the float32 buffer, the
+# bfloat16 one (fastinit's and torch's) and a fresh float32 array
+BYTES_PER_ELEMENT = 4 + 2 + 2 + 4
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.3g} GiB"
+
+
+def check_args(p, a) -> None:
+    """Every value the run depends on, checked before it starts: a bad one is
+    the parser's error (one line, exit status 2)."""
+    from .__main__ import physical_memory
+
+    if a.rss_size is not None and 0 < a.rss_size < MIN_SIZE:
+        p.error(f"argument --rss-size: must be 0 (skip the measurement) or at least {MIN_SIZE}, got {a.rss_size}")
+    if a.threads is not None and a.threads != 1 and not _core.openmp_version():
+        p.error(f"argument --threads: this build of fastinit has no OpenMP and runs on 1 thread, got {a.threads}")
+    mem = physical_memory()
+    if mem:
+        need = a.size * BYTES_PER_ELEMENT
+        if need > mem:
+            p.error(f"argument --size: {a.size:,} elements need about {_gib(need)} of memory, "
+                    f"more than this machine's {_gib(mem)}")
+        if a.rss_size and a.rss_size * 4 > mem:
+            p.error(f"argument --rss-size: a fill of {a.rss_size:,} float32 elements needs {_gib(a.rss_size * 4)} "
+                    f"of memory, more than this machine's {_gib(mem)}")
+    if a.json is not None:
+        from ._safetensors import check_destination
+
+        try:
+            check_destination(a.json, "--json")  # before minutes of timing, not after
+        except OSError as exc:
+            p.error(str(exc))
 
 
 def main(argv=None) -> int:
@@ -373,18 +420,14 @@ def main(argv=None) -> int:
         return _bench_gpu.main(argv)
     p = build_parser()
     a = p.parse_args(argv)
-    if a.size < 1024 or a.repeat < 1 or (a.rss_size is not None and a.rss_size < 0) or a.settle < 0:
-        p.error("--size must be at least 1024, --repeat positive, --rss-size and --settle non-negative")
-    if a.json:
-        from ._safetensors import check_destination
-
-        try:
-            check_destination(a.json, "--json")  # before minutes of timing, not after
-        except OSError as exc:
-            p.error(str(exc))
-    res = run(a.size, a.repeat, a.threads, a.rss_size, a.settle)
+    check_args(p, a)
+    try:
+        res = run(a.size, a.repeat, a.threads, a.rss_size, a.settle)
+    except MemoryError:
+        p.error(f"argument --size: not enough memory for {a.size:,} elements (about {_gib(a.size * BYTES_PER_ELEMENT)}"
+                f"); try a smaller --size")
     print(report(res))
-    if a.json:
+    if a.json is not None:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)
     return 0

@@ -193,38 +193,64 @@ def report(res) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+MIN_SIZE = 4096
+
+
+def build_parser():
     import argparse
 
-    p = argparse.ArgumentParser(prog="fastinit bench --device cuda",
-                                description="fastinit's GPU fills against torch's on a CUDA device")
+    from .__main__ import file_name, int_at_least, positive_int
+
+    p = argparse.ArgumentParser(prog="fastinit bench",
+                                description="fastinit bench --device cuda: fastinit's GPU fills against torch's "
+                                            "on a CUDA device")
     p.add_argument("--device", choices=["cuda"], default="cuda")
-    p.add_argument("--size", type=int, default=1 << 30, help="elements (default 2**30)")
-    p.add_argument("--repeat", type=int, default=5, help="timed runs per method (default 5)")
+    p.add_argument("--size", type=int_at_least(MIN_SIZE), default=1 << 30,
+                   help=f"elements, at least {MIN_SIZE} (default 2**30)")
+    p.add_argument("--repeat", type=positive_int, default=5, help="timed runs per method (default 5)")
     p.add_argument("--no-check", action="store_true", help="skip the CPU-vs-GPU bit-equality check")
-    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--json", metavar="FILE", type=file_name, help="also write the results as JSON")
     p.add_argument("--sweep", action="store_true",
                    help="instead: Gelem/s of fastinit's kernels under each launch shape (blocks, warps)")
-    a = p.parse_args(sys.argv[1:] if argv is None else argv)
-    import torch
+    return p
 
+
+def main(argv=None) -> int:
+    p = build_parser()
+    a = p.parse_args(sys.argv[1:] if argv is None else argv)
+    if a.json is not None:
+        from ._safetensors import check_destination
+
+        try:
+            check_destination(a.json, "--json")
+        except OSError as exc:
+            p.error(str(exc))
+    try:
+        import torch
+    except ImportError:
+        p.error("argument --device: cuda needs torch with CUDA (pip install torch)")
     if not torch.cuda.is_available():
-        raise SystemExit("fastinit bench --device cuda: no CUDA device")
+        p.error("argument --device: no CUDA device is available to this torch")
+    try:
+        return _main(a, torch)
+    except torch.cuda.OutOfMemoryError:
+        p.error(f"argument --size: {a.size:,} elements do not fit in the GPU's memory; try a smaller --size")
+
+
+def _main(a, torch) -> int:
     if a.sweep:
         rows = []
         print(f" {'dtype':<9} {'operation':<18} {'block':>5} {'warps':>5} {'Gelem/s':>8}", flush=True)
         for r in sweep(a.size, a.repeat):
             rows.append(r)
             print(f" {r['dtype']:<9} {r['op']:<18} {r['block']:5d} {r['num_warps']:5d} {r['gelem_s']:8.1f}", flush=True)
-        if a.json:
+        if a.json is not None:
             with open(a.json, "w") as f:
                 json.dump(rows, f, indent=1)
         return 0
-    if a.size < 4096 or a.repeat < 1:
-        p.error("--size must be at least 4096, --repeat positive")
     res = run(a.size, a.repeat, not a.no_check)
     print(report(res))
-    if a.json:
+    if a.json is not None:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)
     return 0 if all(r.get("bit_equal", True) for r in res["rows"]) else 1

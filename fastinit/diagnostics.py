@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _api
-from ._generator import default_rng
+from ._generator import as_generator, default_rng
 
 ACTIVATIONS = ("linear", "tanh", "sigmoid", "relu", "leaky_relu", "selu")
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
@@ -60,12 +60,12 @@ def _initializer(init):
         except ValueError:
             raise ValueError(f"init {init!r}: {arg!r} is not a number") from None
         if name == "normal":
-            return init, lambda shape, rng, stream: _api.normal(shape, 0.0, x, rng=rng, stream=stream, dtype=np.float64)
+            return init, lambda shape, rng, stream: _api.normal(shape, mean=0.0, std=x, rng=rng, stream=stream, dtype=np.float64)
         if name == "uniform":
-            return init, lambda shape, rng, stream: _api.uniform(shape, -x, x, rng=rng, stream=stream,
+            return init, lambda shape, rng, stream: _api.uniform(shape, low=-x, high=x, rng=rng, stream=stream,
                                                                  dtype=np.float64)
         if name == "constant":
-            return init, lambda shape, rng, stream: _api.constant(shape, x, dtype=np.float64)
+            return init, lambda shape, rng, stream: _api.constant(shape, value=x, dtype=np.float64)
         raise ValueError(f"init {init!r}: only normal:STD, uniform:LIMIT and constant:VALUE take a number")
     fn = getattr(_api, name, None)
     if fn is None or name in ("calculate_gain", "compute_fans"):
@@ -91,7 +91,7 @@ def activation_stats(init, depth=10, width=512, activation="tanh", batch=1000, r
         raise ValueError(f"batch must be an int of at least 2, got {batch!r}")
     f, df = _activation(activation)
     label, weights = _initializer(init)
-    g = default_rng(rng)
+    g = as_generator(rng)
     x = g.standard_normal((batch, width))  # unit-variance inputs
     ws, hs, xs = [], [], []
     for layer in range(depth):
@@ -128,20 +128,54 @@ def table(results) -> str:
     return "\n".join(lines)
 
 
+PLOT_MAX_DEPTH = 40  # one histogram per layer: more would not be legible
+PLOT_MAX_INITS = 12
+
+
+def _panel_range(a, relu: bool):
+    """(values to draw, lo, hi, label) of one histogram panel: its own x
+    range, the central 99.5% of |values|, so that a layer whose scale is
+    1e-7 or 1e12 shows its shape as well as one at scale 1."""
+    a = a[np.isfinite(a)]
+    if not np.any(a):  # every value 0 (or none finite): one bar at 0
+        return a, (0.0 if relu else -1.0), 1.0, "all 0" if a.size else "no finite value"
+    if relu:  # ReLU zeroes half of everything: show the rest
+        a = a[a != 0]
+    hi = float(np.percentile(np.abs(a), 99.5)) or float(np.abs(a).max())
+    if relu:
+        return a, 0.0, hi, f"0 to {hi:.2g}"
+    return a, -hi, hi, f"\u00b1{hi:.2g}"
+
+
 def plot(results, path) -> None:
     """Per-layer std curves, then each initializer's activation histograms,
-    one panel per layer (the articles' figures).  Needs matplotlib."""
-    import matplotlib
+    one panel per layer, each with its own x range (written under it).
+    Needs matplotlib."""
+    fig = _figure(results)
+    fig.savefig(path, dpi=80, bbox_inches="tight", pad_inches=0.1)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def _figure(results):
+    """plot()'s figure (a matplotlib Figure, not attached to pyplot)."""
+    from matplotlib.figure import Figure
 
     depth = len(results[0]["std"])
     n = len(results)
-    fig = plt.figure(figsize=(1.7 * depth, 3.6 + 1.5 * n))
-    outer = fig.add_gridspec(2, 1, height_ratios=[2.6, 1.5 * n], hspace=0.28)
-    top = outer[0].subgridspec(1, 2, wspace=0.18)
-    bottom = outer[1].subgridspec(n, depth, hspace=0.55, wspace=0.12)
+    activation = results[0]["activation"]
+    relu = activation in ("relu", "leaky_relu")
+    # the layout in inches, top to bottom, with no band left empty
+    legend_h, curves_h, gap_h, row_h, foot_h = 0.45, 2.5, 0.95, 1.05, 0.45
+    width = max(1.7 * depth, 9.0)
+    height = legend_h + curves_h + gap_h + n * row_h + foot_h
+    fig = Figure(figsize=(width, height))
+
+    def y(inches_from_top):
+        return 1.0 - inches_from_top / height
+
+    top = fig.add_gridspec(1, 2, left=0.06, right=0.98, top=y(legend_h + 0.25), bottom=y(legend_h + curves_h),
+                           wspace=0.18)
+    bottom = fig.add_gridspec(n, depth, left=0.06, right=0.98, top=y(legend_h + curves_h + gap_h),
+                              bottom=y(height - foot_h), hspace=0.5, wspace=0.12)
     ax = fig.add_subplot(top[0, 0])
     ax2 = fig.add_subplot(top[0, 1])
     layers = np.arange(1, depth + 1)
@@ -154,73 +188,111 @@ def plot(results, path) -> None:
         a.set_ylim(bottom=floor / 3)
         a.set_xticks(layers)
         a.set_xlabel("layer (a std of 0 is drawn at 1e-10)", fontsize=8)
-        a.set_title(f"{title} ({results[0]['activation']})", fontsize=10)
+        a.set_title(f"{title} ({activation})", fontsize=10)
         a.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=n, fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, 0.985))
-    relu = results[0]["activation"] in ("relu", "leaky_relu")
+    fig.legend(handles, labels, loc="upper center", ncol=n, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, y(0.05)))
     for row, r in enumerate(results):
-        # one range per row, so growth and shrinkage with depth show
-        acts = [a.ravel() for a in r["activations"]]
-        if relu:  # ReLU zeroes half of everything: show the rest (all of it when every value is 0)
-            acts = [a[a != 0] if np.any(a) else a for a in acts]
-        if r["activation"] == "tanh":
-            lo, hi = -1.0, 1.0
-        else:
-            spread = max((float(np.percentile(np.abs(a), 99.5)) for a in acts if a.size), default=0.0) or 1.0
-            lo, hi = (0.0 if relu else -spread), spread
-        every_zero = not any(np.any(a) for a in acts)
         for layer in range(depth):
+            values, lo, hi, label = _panel_range(r["activations"][layer].ravel(), relu)
             a = fig.add_subplot(bottom[row, layer])
-            a.hist(acts[layer], bins=40, range=(lo, hi), color=f"C{row}")
+            a.hist(values, bins=40, range=(lo, hi), color=f"C{row % 10}")
+            pad = 0.04 * (hi - lo)  # the range written under it, and a margin: bars at its ends stay visible
+            a.set_xlim(lo - pad, hi + pad)
             a.set_yticks([])
-            a.set_xticks([])  # the row's range is in its label: no offset texts to collide
+            a.set_xticks([])  # the panel's range is its label: no offset texts to collide
+            a.set_xlabel(label, fontsize=7, labelpad=2)
             if layer == 0:
-                a.set_ylabel(f"{r['init']}\n" + ("all 0" if every_zero else f"{lo:.2g} to {hi:.2g}"), fontsize=8)
+                a.set_ylabel(r["init"], fontsize=8)
             if row == 0:
                 a.set_title(f"layer {layer + 1}", fontsize=8)
+    note = "each histogram has its own x range, written under it"
     if relu:
-        fig.text(0.5, 0.005, "histograms of the nonzero activations (ReLU zeroes about half)", ha="center",
-                 fontsize=8)
-    fig.savefig(path, dpi=80, bbox_inches="tight")
-    plt.close(fig)
+        note = f"histograms of the nonzero activations ({activation} zeroes about half); {note}"
+    fig.text(0.5, y(height - 0.08), note, ha="center", va="bottom", fontsize=8)
+    return fig
+
+
+def _check_plot(p, path, depth, n_inits):
+    """--plot's destination, matplotlib and the figure's size, checked
+    before the table is computed."""
+    from ._safetensors import check_destination
+
+    try:
+        check_destination(path, "--plot")
+    except OSError as exc:
+        p.error(str(exc))
+    try:
+        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        p.error("argument --plot: needs matplotlib (pip install matplotlib)")
+    import os
+
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
+    if not ext:
+        p.error(f"argument --plot: {path!r} has no extension; name a format, e.g. {path}.png")
+    if ext not in formats:
+        p.error(f"argument --plot: matplotlib {matplotlib.__version__} cannot write .{ext} files "
+                f"(it writes {', '.join(sorted(formats))})")
+    if depth > PLOT_MAX_DEPTH:
+        p.error(f"argument --plot: the figure has one histogram per layer, at most {PLOT_MAX_DEPTH} "
+                f"(--depth {depth}); the table has no limit")
+    if n_inits > PLOT_MAX_INITS:
+        p.error(f"argument --plot: the figure has one row per initializer, at most {PLOT_MAX_INITS} "
+                f"({n_inits} given to --init)")
 
 
 def main(argv=None) -> int:
     """`fastinit diagnose`: the table, and with --plot the figure."""
     import argparse
 
+    from .__main__ import file_name, int_at_least, non_negative_int, physical_memory, positive_int
+
     p = argparse.ArgumentParser(prog="fastinit diagnose", description="Activation statistics through a deep MLP.")
     p.add_argument("--activation", default="tanh", choices=ACTIVATIONS)
     p.add_argument("--init", default="zeros,normal:0.01,normal:1,xavier_normal,he_normal",
-                   help="comma-separated initializers (names, normal:STD, uniform:LIMIT)")
-    p.add_argument("--depth", type=int, default=10)
-    p.add_argument("--width", type=int, default=512)
-    p.add_argument("--batch", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--plot", metavar="PNG", help="write a figure (needs matplotlib)")
+                   help="comma-separated initializers (names, normal:STD, uniform:LIMIT, constant:VALUE)")
+    p.add_argument("--depth", type=positive_int, default=10, help="layers (default 10)")
+    p.add_argument("--width", type=positive_int, default=512, help="units a layer (default 512)")
+    p.add_argument("--batch", type=int_at_least(2, " (a std needs two samples)"), default=1000,
+                   help="inputs, at least 2 (default 1000)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="the seed (default 0)")
+    p.add_argument("--plot", metavar="PNG", type=file_name, help="write a figure (needs matplotlib)")
     a = p.parse_args(argv)
-    if a.plot:
-        from ._safetensors import check_destination
-
+    inits = [i.strip() for i in a.init.split(",") if i.strip()]
+    if not inits:
+        p.error(f"argument --init: no initializer given in {a.init!r}")
+    for init in inits:  # every name, before any layer is computed
         try:
-            check_destination(a.plot, "--plot")
-        except OSError as exc:
-            p.error(str(exc))
+            _, weights = _initializer(init)
+            weights((2, 2), default_rng(0), "check")
+        except (ValueError, TypeError) as exc:
+            p.error(f"argument --init: {exc}")
+    if a.plot is not None:
+        _check_plot(p, a.plot, a.depth, len(inits))
+    # float64: each layer's weights, pre-activations and activations are kept,
+    # and with --plot every initializer's activations too
+    need = 8 * a.depth * (a.width * a.width + 2 * a.batch * a.width) + 8 * 4 * a.batch * a.width
+    if a.plot is not None:
+        need += 8 * len(inits) * a.depth * a.batch * a.width
+    mem = physical_memory()
+    if mem and need > mem:
+        p.error(f"arguments --depth/--width/--batch: {a.depth} layers of {a.width} units on a batch of {a.batch} "
+                f"need about {need / 2**30:.3g} GiB of memory, more than this machine's {mem / 2**30:.3g} GiB")
     try:
-        results = [activation_stats(i.strip(), a.depth, a.width, a.activation, a.batch, a.seed, keep=bool(a.plot))
-                   for i in a.init.split(",") if i.strip()]
-    except (ValueError, TypeError) as exc:
-        print(f"fastinit diagnose: error: {exc}")
-        return 2
+        with np.errstate(over="ignore", invalid="ignore"):  # a huge init overflows: the table shows inf and nan
+            results = [activation_stats(i, a.depth, a.width, a.activation, a.batch, a.seed, keep=a.plot is not None)
+                       for i in inits]
+    except MemoryError:
+        p.error(f"arguments --depth/--width/--batch: not enough memory for {a.depth} layers of {a.width} units "
+                f"on a batch of {a.batch}")
     print(table(results))
-    if a.plot:
-        try:
-            plot(results, a.plot)
-        except ImportError:
-            print("fastinit diagnose: --plot needs matplotlib (pip install matplotlib)")
-            return 2
+    if a.plot is not None:
+        plot(results, a.plot)
         print(f"figure: {a.plot}")
     return 0
 

@@ -1,5 +1,7 @@
 """The physics of initialization, as fastinit.diagnostics measures it."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -76,4 +78,91 @@ def test_cli_table_and_figure(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "activation relu" in out and "he_normal" in out and len(out.splitlines()) >= 5
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert D.main(["--init", "bogus"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        D.main(["--init", "bogus"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        "fastinit diagnose: error: argument --init: unknown initializer 'bogus'"
+
+
+def _small(activation):
+    return [D.activation_stats(i, depth=10, width=64, activation=activation, batch=200, keep=True)
+            for i in ("zeros", "normal:0.01", "normal:1", "xavier_normal", "he_normal")]
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_every_histogram_of_the_figure_shows_a_shape_not_a_spike(activation):
+    """Each panel has its own x range: randn's ReLU layers (13 to 1e12) and
+    0.01 randn's tanh layers (0.2 to 3e-7) are no single bar beside their
+    row's widest layer."""
+    pytest.importorskip("matplotlib")
+    results = _small(activation)
+    fig = D._figure(results)
+    hists = fig.axes[2:]  # after the two curves, row by row
+    assert len(hists) == 5 * 10
+    for row, r in enumerate(results):
+        for layer in range(10):
+            ax = hists[row * 10 + layer]
+            counts = np.array([p.get_height() for p in ax.patches])
+            if r["init"] == "zeros":
+                assert ax.get_xlabel() == "all 0" and counts.max() == counts.sum()
+                continue
+            assert counts.sum() > (0.4 if activation == "relu" else 0.9) * 200 * 64  # (ReLU: the nonzero half)
+            spread = 0.5 if r["init"] == "normal:1" and activation == "tanh" else 0.3  # saturated: two bars at +-1
+            assert counts.max() < spread * counts.sum(), (r["init"], layer + 1, ax.get_xlabel())
+            # the range is written under it, and is the panel's (with a margin of at most 5%)
+            label = ax.get_xlabel()
+            hi = float(label.split()[-1].lstrip("\u00b1"))
+            lo = 0.0 if label.startswith("0 to ") else -hi
+            assert label in (f"0 to {hi:.2g}", f"\u00b1{hi:.2g}")
+            left, right = ax.get_xlim()
+            width = right - left
+            rounding = 0.05 * hi  # the label has 2 digits
+            assert abs(left - lo + 0.04 * width / 1.08) <= rounding + 1e-12 * width
+            assert abs(right - hi - 0.04 * width / 1.08) <= rounding + 1e-12 * width
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_the_figure_has_no_blank_band(tmp_path, activation):
+    """No run of blank pixel rows taller than 0.4 inch (at the figure's 80
+    dpi) anywhere: under the legend, between the sections, at the foot."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.image import imread
+
+    png = tmp_path / "fig.png"
+    D.plot(_small(activation), png)
+    img = imread(png)[..., :3]
+    blank = (img > 0.98).all(axis=(1, 2))
+    longest = run = 0
+    for b in blank:
+        run = run + 1 if b else 0
+        longest = max(longest, run)
+    assert longest < 0.4 * 80, longest
+
+
+def test_plot_checks_matplotlib_before_computing_the_table(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the table was computed before --plot was checked")
+
+    monkeypatch.setattr(D, "activation_stats", no_work)
+    with pytest.raises(SystemExit) as exc:
+        D.main(["--depth", "2", "--width", "8", "--plot", str(tmp_path / "fig.png")])
+    assert exc.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[-1] == "fastinit diagnose: error: argument --plot: needs matplotlib (pip install matplotlib)"
+    assert not (tmp_path / "fig.png").exists()
+
+
+def test_a_diverging_init_still_gives_a_table_and_a_figure(tmp_path, capsys):
+    """normal:1e300 overflows to inf and nan: the table says so, the figure
+    draws what is finite (no histogram of NaN)."""
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "big.png"
+    assert D.main(["--activation", "relu", "--init", "normal:1e300,zeros", "--depth", "3", "--width", "8",
+                   "--batch", "5", "--plot", str(png)]) == 0
+    out, err = capsys.readouterr()
+    assert "inf" in out and "nan" in out and png.stat().st_size > 0
+    assert err == ""  # no overflow warnings either

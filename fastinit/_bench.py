@@ -412,6 +412,10 @@ def check_args(p, a) -> None:
         except OSError as exc:
             p.error(str(exc))
 
+        except ValueError:  # a device or FIFO: written with a plain open, as a shell redirect would
+
+            pass
+
 
 def main(argv=None) -> int:
     from . import _bench_gpu

@@ -225,6 +225,10 @@ def main(argv=None) -> int:
             check_destination(a.json, "--json")
         except OSError as exc:
             p.error(str(exc))
+
+        except ValueError:  # a device or FIFO: written with a plain open, as a shell redirect would
+
+            pass
     try:
         import torch
     except ImportError:

@@ -136,7 +136,7 @@ def _check_coverage(tensors: dict, data_bytes: int, where: str) -> None:
 def _open(path: str) -> tuple[int, int]:
     """(an open read-only descriptor, the file's size) of a regular file."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such file") from None
     try:

@@ -146,8 +146,8 @@ def as_dtype(dtype, name: str = "dtype", method: str | None = None) -> np.dtype:
         text = text if len(text) <= 60 else text[:60] + "..."
         order = "" if dt.isnative or not is_float_dtype(dt.newbyteorder()) else " (non-native byte order)"
         raise TypeError(f"{prefix}: unsupported dtype {text}{order}; accepted: {ACCEPTED_DTYPES}")
-    if isinstance(dtype, (str, type, np.dtype)) or t.__module__ == "torch":
-        _DTYPE_CACHE[dtype] = dt
+    if dt.metadata is None and (isinstance(dtype, (str, type, np.dtype)) or t.__module__ == "torch"):
+        _DTYPE_CACHE[dtype] = dt  # (a dtype with metadata hashes as one without: never cached)
     return dt
 
 

@@ -223,6 +223,10 @@ def _check_plot(p, path, depth, n_inits):
         check_destination(path, "--plot")
     except OSError as exc:
         p.error(str(exc))
+
+    except ValueError:  # a device or FIFO: written with a plain open, as a shell redirect would
+
+        pass
     try:
         import matplotlib
         from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -316,3 +316,8 @@ def test_overlapping_device_buffer_is_refused():
     with pytest.raises(ValueError, match="out has overlapping elements"):
         V.check_output(DeviceBuffer(torch.zeros(3).expand(4, 3)), np.dtype(np.float32), None, "he_normal")
     V.check_output(DeviceBuffer(torch.zeros(4, 3).t()), np.dtype(np.float32), None, "he_normal")
+
+
+def test_a_dtype_with_metadata_does_not_leak_into_later_calls():
+    fastinit._validate.as_dtype(np.dtype("f8", metadata={"units": "m"}))
+    assert fastinit.normal(3, dtype=np.dtype("f8"), rng=0).dtype.metadata is None

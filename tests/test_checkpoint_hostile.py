@@ -267,3 +267,9 @@ def test_resharding_in_place_from_its_own_index_copies_every_tensor(tmp_path):
                         names=["t5", "t4", "t3"])  # one file, read and replaced
     assert all(fastinit.init_model(spec, rng=5, from_checkpoint=out)[k].tobytes() == before[k].tobytes()
                for k in ["t5", "t4", "t3"])
+
+
+def test_an_index_naming_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    os.mkfifo(tmp_path / "f.safetensors")
+    with pytest.raises(ValueError, match="not a regular file"):
+        Checkpoint(_index(tmp_path, {"wte.weight": "f.safetensors"}))

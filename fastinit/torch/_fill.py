@@ -105,7 +105,9 @@ def check_writable(tensor) -> None:
 
 def shares_memory(tensor) -> bool:
     """Whether two elements of a strided tensor share a memory location."""
-    return tensor.layout is torch.strided and has_internal_overlap(tensor.shape, tensor.stride())
+    if tensor.layout is not torch.strided or tensor.is_contiguous():
+        return False  # a contiguous tensor has no two elements in one place
+    return has_internal_overlap(tensor.shape, tensor.stride())
 
 
 def bump_version(tensor) -> None:

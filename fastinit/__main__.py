@@ -41,6 +41,20 @@ positive_int = int_at_least(1)
 non_negative_int = int_at_least(0)
 
 
+def check_output_file(parser, path, flag: str) -> None:
+    """Refuse, through parser.error, an output file the command could not
+    write (no folder, a folder, not writable); a device or FIFO is fine,
+    as for a shell redirect (these outputs are written with a plain open)."""
+    from ._safetensors import check_destination
+
+    try:
+        check_destination(path, flag)
+    except ValueError:
+        pass
+    except OSError as exc:
+        parser.error(str(exc))
+
+
 def file_name(text: str) -> str:
     """An argparse type: the name of a file to write (not empty, not a folder)."""
     import argparse

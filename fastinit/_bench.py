@@ -405,16 +405,9 @@ def check_args(p, a) -> None:
             p.error(f"argument --rss-size: a fill of {a.rss_size:,} float32 elements needs {_gib(a.rss_size * 4)} "
                     f"of memory, more than this machine's {_gib(mem)}")
     if a.json is not None:
-        from ._safetensors import check_destination
+        from .__main__ import check_output_file
 
-        try:
-            check_destination(a.json, "--json")  # before minutes of timing, not after
-        except OSError as exc:
-            p.error(str(exc))
-
-        except ValueError:  # a device or FIFO: written with a plain open, as a shell redirect would
-
-            pass
+        check_output_file(p, a.json, "--json")  # before minutes of timing, not after
 
 
 def main(argv=None) -> int:

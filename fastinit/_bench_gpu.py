@@ -219,16 +219,9 @@ def main(argv=None) -> int:
     p = build_parser()
     a = p.parse_args(sys.argv[1:] if argv is None else argv)
     if a.json is not None:
-        from ._safetensors import check_destination
+        from .__main__ import check_output_file
 
-        try:
-            check_destination(a.json, "--json")
-        except OSError as exc:
-            p.error(str(exc))
-
-        except ValueError:  # a device or FIFO: written with a plain open, as a shell redirect would
-
-            pass
+        check_output_file(p, a.json, "--json")
     try:
         import torch
     except ImportError:

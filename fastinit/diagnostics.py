@@ -217,16 +217,9 @@ def _figure(results):
 def _check_plot(p, path, depth, n_inits):
     """--plot's destination, matplotlib and the figure's size, checked
     before the table is computed."""
-    from ._safetensors import check_destination
+    from .__main__ import check_output_file
 
-    try:
-        check_destination(path, "--plot")
-    except OSError as exc:
-        p.error(str(exc))
-
-    except ValueError:  # a device or FIFO: written with a plain open, as a shell redirect would
-
-        pass
+    check_output_file(p, path, "--plot")
     try:
         import matplotlib
         from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -3,11 +3,21 @@
 ``FASTINIT_SIMD=avx512|avx2|generic`` forces a path (for tests and
 benchmarks); naming a path this CPU (or this build) lacks is an error.
 Every path gives identical bits; only speed differs.
+
+``forced(name)`` changes the path for the calling Python thread only (and,
+under asyncio, for the calling task only), as ``set_num_threads`` changes
+the thread count for the calling thread alone (see _threads.py): the path
+lives in a ``contextvars.ContextVar`` whose default is the import-time
+choice.  Two threads forcing different paths do not see each other's; a
+thread that never forces uses the import-time choice.  The core's own
+OpenMP threads follow the Python thread that started the fill: the fill
+passes them ``current()`` as an argument (see _engine.fill).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 
 from . import _core
@@ -40,23 +50,39 @@ def _initial() -> int:
     return NAMES.index(available()[-1])
 
 
-_current = _initial()
+# The path of the calling thread / asyncio task.  Never set outside
+# forced(): a thread or task that has not forced a path reads the default,
+# the import-time choice.
+_current: contextvars.ContextVar[int] = contextvars.ContextVar("fastinit_simd", default=_initial())
+_get = _current.get  # current() runs on every fill: one C call, no attribute look-up
 
 
 def current() -> int:
-    return _current
+    """The index (into NAMES) of the path the calling thread's fills use."""
+    return _get()
 
 
 def current_name() -> str:
-    return NAMES[_current]
+    """The name of the path the calling thread's fills use."""
+    return NAMES[_get()]
 
 
 @contextlib.contextmanager
 def forced(name: str):
-    """Run the enclosed fills on one SIMD path (tests and benchmarks)."""
-    global _current
-    previous, _current = _current, _index(name)
+    """Run the enclosed fills on one SIMD path (tests and benchmarks), in
+    the calling thread (or asyncio task) only; nests, and puts the previous
+    path back on exit, an exception included.  ValueError for an unknown
+    name, RuntimeError for a path this CPU or build lacks (the setting is
+    then unchanged)."""
+    i = _index(name)
+    previous = _get()
+    token = _current.set(i)
     try:
         yield
     finally:
-        _current = previous
+        try:
+            _current.reset(token)
+        except ValueError:
+            # left in another context than it was entered in (a generator or
+            # fixture resumed elsewhere): put back what was there on entry
+            _current.set(previous)

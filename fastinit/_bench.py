@@ -25,10 +25,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-from . import _core, _simd, _threads
+import fastinit
+
+from . import _core, _simd, _threads, _validate
 from ._generator import default_rng
 
 _SLOW = 10.0  # seconds a method may take in all; slower peers get fewer runs
@@ -156,114 +160,176 @@ def default_rss_size(size: int) -> int:
     return min(1 << 30, 16 * size)
 
 
-def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None, rss_size: int | None = None,
-        settle: float = 0.05) -> dict:
-    """Time every method on `size` float32 elements; return the results."""
-    import fastinit
+@dataclass(frozen=True)
+class Method:
+    """One contender of the peer comparison.  `role` ("<library>.<what>",
+    e.g. "torch.kaiming_normal_"; fastinit's own start with "fastinit.") is
+    the key comparison() and report() find its row by; `group` and `name`
+    are the row's; `fn` is the fill timed, `itemsize` the bytes it writes
+    per element, `before` and `after` untimed hooks around each run."""
 
-    if threads is not None:
-        fastinit.set_num_threads(threads)
-    nt = _threads.get_num_threads()
-    x = np.zeros(size, dtype=np.float32)  # touched once: no page faults below
-    w = x.reshape(-1, 1024) if size % 1024 == 0 else x.reshape(1, -1)  # a weight, for the fan-based ones
-    g = default_rng(0)
-    np_rng = np.random.default_rng(0)
-    recipe = _NumpyThreaded(nt)
-    methods = []  # (group, name, fn, itemsize, who, before, after)
+    role: str
+    group: str
+    name: str
+    fn: Callable[[], object]
+    itemsize: int = 4
+    before: Callable[[], object] | None = None
+    after: Callable[[], object] | None = None
 
-    def add(group, name, fn, itemsize=4, who="peer", before=None, after=None):
-        methods.append((group, name, fn, itemsize, who, before, after))
+    @property
+    def who(self) -> str:
+        return "fastinit" if self.role.startswith("fastinit.") else "peer"
 
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    if torch is not None:
-        tx = torch.from_numpy(x)
-        tw = torch.from_numpy(w)
-        tb = torch.zeros(size, dtype=torch.bfloat16)
-        tv = f"torch {torch.__version__.split('+')[0]} ({torch.get_num_threads()} threads)"
 
-    # -- write bandwidth: the ceiling
-    add("bandwidth", "numpy ndarray.fill(0.0)", lambda: x.fill(0.0))
-    add("bandwidth", "fastinit zeros", lambda: fastinit.zeros(out=x), who="fastinit")
-    # -- normal and uniform: (group, NumPy method, torch method, torch.nn.init, fastinit method, initializer)
-    for grp, np_m, t_m, t_init, fi_m, fi_init in (
-            ("normal", "standard_normal", "normal_", "kaiming_normal_", "standard_normal", "he_normal"),
-            ("uniform", "random", "uniform_", "kaiming_uniform_", "random", "he_uniform")):
-        add(grp, f"numpy Generator.{np_m}(float32, out=)",
-            lambda m=np_m: getattr(np_rng, m)(dtype=np.float32, out=x))
-        add(grp, f"numpy multithreaded recipe {np_m} ({nt} threads)", lambda m=np_m: getattr(recipe, m)(x),
-            before=recipe.start, after=recipe.close)
+class _Setup:
+    """What every section fills and times with: one float32 buffer, touched
+    once (no page faults timed), seen as a weight by the fan-based
+    initializers; the generators; torch, where installed."""
+
+    def __init__(self, size: int, nt: int, repeat: int, settle: float):
+        self.size, self.nt, self.repeat, self.settle = size, nt, repeat, settle
+        self.x = np.zeros(size, dtype=np.float32)
+        self.w = self.x.reshape(-1, 1024) if size % 1024 == 0 else self.x.reshape(1, -1)
+        self.g = default_rng(0)
+        self.np_rng = np.random.default_rng(0)
+        self.recipe = _NumpyThreaded(nt)
+        try:
+            import torch
+        except ImportError:
+            torch = None
+        self.torch = torch
         if torch is not None:
-            add(grp, f"{tv} Tensor.{t_m}", lambda m=t_m: getattr(tx, m)())
-            add(grp, f"{tv} nn.init.{t_init}", lambda m=t_init: getattr(torch.nn.init, m)(tw))
-        add(grp, f"fastinit {fi_m}(out=)", lambda m=fi_m: getattr(g, m)(out=x), who="fastinit")
-        add(grp, f"fastinit {fi_init}(out=)", lambda m=fi_init: getattr(g, m)(out=w), who="fastinit")
-    # -- truncated normal, std 0.02 cut at +-2 std (a real cut)
-    if torch is not None:
-        add("truncated", f"{tv} trunc_normal_(std=.02, a=-.04, b=.04)",
-            lambda: torch.nn.init.trunc_normal_(tx, std=0.02, a=-0.04, b=0.04))
-        add("truncated", f"{tv} trunc_normal_(std=.02), default a, b: no cut",
-            lambda: torch.nn.init.trunc_normal_(tx, std=0.02))
-    add("truncated", "fastinit truncated_normal(std=.02, a=-.04, b=.04)",
-        lambda: g.truncated_normal(out=x, std=0.02, a=-0.04, b=0.04), who="fastinit")
-    # -- bfloat16
-    xb = np.zeros(size, dtype=fastinit._validate.as_dtype("bfloat16")).reshape(w.shape)
-    if torch is not None:
-        add("bfloat16", f"{tv} bfloat16 Tensor.normal_", lambda: tb.normal_(), itemsize=2)
-    add("bfloat16", "fastinit he_normal float32", lambda: g.he_normal(out=w), who="fastinit")
-    add("bfloat16", "fastinit he_normal bfloat16", lambda: g.he_normal(out=xb), itemsize=2, who="fastinit")
+            self.tx, self.tw = torch.from_numpy(self.x), torch.from_numpy(self.w)
+            self.tv = f"torch {torch.__version__.split('+')[0]} ({torch.get_num_threads()} threads)"
 
-    rr = dict(repeat=repeat, settle=settle)
-    secs = _time_round_robin([m[2] for m in methods], before=[m[5] for m in methods],
-                             after=[m[6] for m in methods], **rr)
-    rows = [{"group": grp, "method": name, "who": who, **_rates(t, size, isz)}
-            for (grp, name, _, isz, who, _, _), t in zip(methods, secs)]
-    recipe.close()
-    f32 = next(r["melem_s"] for r in rows if r["method"] == "fastinit he_normal float32")
-    bf = next(r["melem_s"] for r in rows if r["method"] == "fastinit he_normal bfloat16")
+    def time(self, fns, before=None, after=None) -> list[Timing]:
+        """All of a section's fills, round robin in one call."""
+        return _time_round_robin(fns, self.repeat, self.settle, before=before, after=after)
 
-    # -- threads 1 .. N, round robin
-    counts = sorted({1, *[2**k for k in range(1, 10) if 2**k < nt], nt})
+
+def _bandwidth(s: _Setup) -> list[Method]:
+    """Write bandwidth: the ceiling."""
+    return [Method("numpy.fill", "bandwidth", "numpy ndarray.fill(0.0)", lambda: s.x.fill(0.0)),
+            Method("fastinit.zeros", "bandwidth", "fastinit zeros", lambda: fastinit.zeros(out=s.x))]
+
+
+def _normal_or_uniform(s: _Setup, grp, np_m, t_m, t_init, fi_m, fi_init) -> list[Method]:
+    """One distribution: NumPy's method, its multithreaded recipe, torch's
+    method and torch.nn.init's initializer, fastinit's method and initializer."""
+    ms = [Method(f"numpy.{np_m}", grp, f"numpy Generator.{np_m}(float32, out=)",
+                 lambda: getattr(s.np_rng, np_m)(dtype=np.float32, out=s.x)),
+          Method(f"numpy_recipe.{np_m}", grp, f"numpy multithreaded recipe {np_m} ({s.nt} threads)",
+                 lambda: getattr(s.recipe, np_m)(s.x), before=s.recipe.start, after=s.recipe.close)]
+    if s.torch is not None:
+        ms += [Method(f"torch.{t_m}", grp, f"{s.tv} Tensor.{t_m}", lambda: getattr(s.tx, t_m)()),
+               Method(f"torch.{t_init}", grp, f"{s.tv} nn.init.{t_init}",
+                      lambda: getattr(s.torch.nn.init, t_init)(s.tw))]
+    return ms + [Method(f"fastinit.{fi_m}", grp, f"fastinit {fi_m}(out=)", lambda: getattr(s.g, fi_m)(out=s.x)),
+                 Method(f"fastinit.{fi_init}", grp, f"fastinit {fi_init}(out=)",
+                        lambda: getattr(s.g, fi_init)(out=s.w))]
+
+
+def _truncated(s: _Setup) -> list[Method]:
+    """Truncated normal, std 0.02 cut at +-2 std (a real cut)."""
+    ms = []
+    if s.torch is not None:
+        trunc = s.torch.nn.init.trunc_normal_
+        ms += [Method("torch.trunc_normal_cut", "truncated", f"{s.tv} trunc_normal_(std=.02, a=-.04, b=.04)",
+                      lambda: trunc(s.tx, std=0.02, a=-0.04, b=0.04)),
+               Method("torch.trunc_normal_nocut", "truncated", f"{s.tv} trunc_normal_(std=.02), default a, b: no cut",
+                      lambda: trunc(s.tx, std=0.02))]
+    return ms + [Method("fastinit.truncated_normal", "truncated", "fastinit truncated_normal(std=.02, a=-.04, b=.04)",
+                        lambda: s.g.truncated_normal(out=s.x, std=0.02, a=-0.04, b=0.04))]
+
+
+def _bfloat16(s: _Setup) -> list[Method]:
+    """He normal into bfloat16, against the same into float32."""
+    ms = []
+    if s.torch is not None:
+        tb = s.torch.zeros(s.size, dtype=s.torch.bfloat16)
+        ms.append(Method("torch.normal_bf16", "bfloat16", f"{s.tv} bfloat16 Tensor.normal_", lambda: tb.normal_(),
+                         itemsize=2))
+    xb = np.zeros(s.size, dtype=_validate.as_dtype("bfloat16")).reshape(s.w.shape)
+    return ms + [Method("fastinit.he_normal_f32", "bfloat16", "fastinit he_normal float32",
+                        lambda: s.g.he_normal(out=s.w)),
+                 Method("fastinit.he_normal_bf16", "bfloat16", "fastinit he_normal bfloat16",
+                        lambda: s.g.he_normal(out=xb), itemsize=2)]
+
+
+def _peer_rows(s: _Setup) -> list[dict]:
+    """Every group's contenders, all timed round robin in one call."""
+    methods = [*_bandwidth(s),
+               *_normal_or_uniform(s, "normal", "standard_normal", "normal_", "kaiming_normal_", "standard_normal",
+                                   "he_normal"),
+               *_normal_or_uniform(s, "uniform", "random", "uniform_", "kaiming_uniform_", "random", "he_uniform"),
+               *_truncated(s), *_bfloat16(s)]
+    secs = s.time([m.fn for m in methods], before=[m.before for m in methods], after=[m.after for m in methods])
+    s.recipe.close()
+    return [{"group": m.group, "method": m.name, "who": m.who, "role": m.role, **_rates(t, s.size, m.itemsize)}
+            for m, t in zip(methods, secs)]
+
+
+def _thread_scaling(s: _Setup) -> list[dict]:
+    """fastinit he_normal on 1, 2, 4, ... threads up to all of them, round robin."""
+    counts = sorted({1, *[2**k for k in range(1, 10) if 2**k < s.nt], s.nt})
 
     def with_threads(t):
         def fn():
             fastinit.set_num_threads(t)
-            g.he_normal(out=w)
+            s.g.he_normal(out=s.w)
         return fn
 
-    secs = _time_round_robin([with_threads(t) for t in counts], **rr)
-    fastinit.set_num_threads(nt)
-    scaling = [{"threads": t, **_rates(s, size, 4), "speedup": secs[0].median / s.median}
-               for t, s in zip(counts, secs)]
+    secs = s.time([with_threads(t) for t in counts])
+    fastinit.set_num_threads(s.nt)
+    return [{"threads": t, **_rates(tm, s.size, 4), "speedup": secs[0].median / tm.median}
+            for t, tm in zip(counts, secs)]
 
-    # -- each SIMD path, round robin
+
+def _simd_paths(s: _Setup) -> list[dict]:
+    """fastinit he_normal and he_uniform on each SIMD path, round robin."""
     def on_path(path, kind):
         def fn():
             with _simd.forced(path):
-                getattr(g, kind)(out=w)
+                getattr(s.g, kind)(out=s.w)
         return fn
 
     avail = _simd.available()
-    secs = _time_round_robin([on_path(p, k) for p in avail for k in ("he_normal", "he_uniform")], **rr)
-    paths = [{"simd": p, "he_normal": size / secs[2 * i].median / 1e6,
-              "he_uniform": size / secs[2 * i + 1].median / 1e6} for i, p in enumerate(avail)]
+    secs = s.time([on_path(p, k) for p in avail for k in ("he_normal", "he_uniform")])
+    return [{"simd": p, "he_normal": s.size / secs[2 * i].median / 1e6,
+             "he_uniform": s.size / secs[2 * i + 1].median / 1e6} for i, p in enumerate(avail)]
 
-    # -- a fresh array: allocation and first touch by the filling threads
-    secs = _time_round_robin([lambda: fastinit.he_normal(w.shape, rng=0),
-                              lambda: np_rng.standard_normal(size, dtype=np.float32)], **rr)
-    fresh = [{"method": "fastinit he_normal(shape) (new array)", **_rates(secs[0], size, 4)},
-             {"method": "numpy standard_normal(size, float32) (new array)", **_rates(secs[1], size, 4)}]
+
+def _fresh(s: _Setup) -> list[dict]:
+    """A fresh array: allocation and first touch by the filling threads."""
+    secs = s.time([lambda: fastinit.he_normal(s.w.shape, rng=0),
+                   lambda: s.np_rng.standard_normal(s.size, dtype=np.float32)])
+    return [{"method": "fastinit he_normal(shape) (new array)", **_rates(secs[0], s.size, 4)},
+            {"method": "numpy standard_normal(size, float32) (new array)", **_rates(secs[1], s.size, 4)}]
+
+
+def _rss(size: int, rss_size: int | None) -> dict | None:
+    """The peak RSS of a fresh fill in a new process; None if rss_size is 0."""
     if rss_size is None:
         rss_size = default_rss_size(size)
-    rss = _peak_rss_of_fresh_fill(rss_size) if rss_size else None
+    return _peak_rss_of_fresh_fill(rss_size) if rss_size else None
 
+
+def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None, rss_size: int | None = None,
+        settle: float = 0.05) -> dict:
+    """Time every method on `size` float32 elements; return the results."""
+    if threads is not None:
+        fastinit.set_num_threads(threads)
+    nt = _threads.get_num_threads()
+    s = _Setup(size, nt, repeat, settle)
+    rows = _peer_rows(s)
+    rate = {r["role"]: r["melem_s"] for r in rows}
+    scaling, paths, fresh, rss = _thread_scaling(s), _simd_paths(s), _fresh(s), _rss(size, rss_size)
     return {
         "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "simd": _simd.current_name(),
                     "simd_available": _simd.available(), "threads": nt, "openmp": bool(_core.openmp_version())},
         "size": size, "dtype": "float32", "repeat": repeat, "settle": settle, "rows": rows, "threads": scaling,
-        "simd_paths": paths, "fresh": fresh, "rss": rss, "bf16_vs_f32": bf / f32,
+        "simd_paths": paths, "fresh": fresh, "rss": rss,
+        "bf16_vs_f32": rate["fastinit.he_normal_bf16"] / rate["fastinit.he_normal_f32"],
     }
 
 
@@ -274,32 +340,26 @@ def _rates(t: Timing, size: int, itemsize: int) -> dict:
             "melem_s_min": size / t.slowest / 1e6, "melem_s_max": size / t.fastest / 1e6}
 
 
-def _rate(res, method_prefix):
-    for r in res["rows"]:
-        if r["method"].startswith(method_prefix):
-            return r["melem_s"]
-    return None
-
-
 def comparison(res: dict) -> list[tuple[str, float | None]]:
-    """(comparison, ratio of median rates) measured in this run."""
-    he_n = _rate(res, "fastinit he_normal(out=)")
-    out = [("fastinit he_normal / numpy standard_normal(float32)",
-            he_n / _rate(res, "numpy Generator.standard_normal"))]
-    k = next((r["melem_s"] for r in res["rows"] if "kaiming_normal_" in r["method"]), None)
-    out.append(("fastinit he_normal / torch kaiming_normal_", he_n / k if k else None))
-    out.append(("fastinit he_uniform / numpy random(float32)",
-                _rate(res, "fastinit he_uniform") / _rate(res, "numpy Generator.random")))
-    tt = next((r["melem_s"] for r in res["rows"] if "trunc_normal_(std=.02, a=" in r["method"]), None)
-    out.append(("fastinit truncated_normal / torch trunc_normal_ (same cut)",
-                _rate(res, "fastinit truncated_normal") / tt if tt else None))
-    out.append(("fastinit he_normal bfloat16 / float32 (elements per second)", res["bf16_vs_f32"]))
-    two = next((s["speedup"] for s in res["threads"] if s["threads"] == 2), None)
-    out.append(("fastinit he_normal, 2 threads / 1 thread", two))
+    """(comparison, ratio of median rates) measured in this run; None where
+    a peer did not run (torch not installed, a SIMD path missing)."""
+    rate = {r["role"]: r["melem_s"] for r in res["rows"]}
+
+    def ratio(a, b):
+        return rate[a] / rate[b] if a in rate and b in rate else None
+
     p = {q["simd"]: q["he_normal"] for q in res["simd_paths"]}
-    out.append(("fastinit he_normal, avx2 / avx512 path",
-                p["avx2"] / p["avx512"] if "avx2" in p and "avx512" in p else None))
-    return out
+    return [
+        ("fastinit he_normal / numpy standard_normal(float32)", ratio("fastinit.he_normal", "numpy.standard_normal")),
+        ("fastinit he_normal / torch kaiming_normal_", ratio("fastinit.he_normal", "torch.kaiming_normal_")),
+        ("fastinit he_uniform / numpy random(float32)", ratio("fastinit.he_uniform", "numpy.random")),
+        ("fastinit truncated_normal / torch trunc_normal_ (same cut)",
+         ratio("fastinit.truncated_normal", "torch.trunc_normal_cut")),
+        ("fastinit he_normal bfloat16 / float32 (elements per second)", res["bf16_vs_f32"]),
+        ("fastinit he_normal, 2 threads / 1 thread", next((t["speedup"] for t in res["threads"] if t["threads"] == 2),
+                                                          None)),
+        ("fastinit he_normal, avx2 / avx512 path", p["avx2"] / p["avx512"] if "avx2" in p and "avx512" in p else None),
+    ]
 
 
 def _spread(r) -> str:
@@ -316,13 +376,13 @@ def report(res: dict) -> str:
         "",
         f"{'method':<66} {'Melem/s':>8} {'spread':>13} {'GB/s':>6} {'ratio':>7}",
     ]
-    refs = {"bandwidth": "numpy ndarray.fill", "normal": "numpy Generator.standard_normal",
-            "uniform": "numpy Generator.random", "truncated": "torch", "bfloat16": "torch"}
+    refs = {"bandwidth": "numpy.fill", "normal": "numpy.standard_normal", "uniform": "numpy.random",
+            "truncated": "torch.trunc_normal_cut", "bfloat16": "torch.normal_bf16"}  # else the group's first
     for group in ("bandwidth", "normal", "uniform", "truncated", "bfloat16"):
         rows = [r for r in res["rows"] if r["group"] == group]
         if not rows:
             continue
-        ref = next((r for r in rows if r["method"].startswith(refs[group])), rows[0])
+        ref = next((r for r in rows if r["role"] == refs[group]), rows[0])
         lines.append(f"-- {group} (ratio to {ref['method']})")
         for r in rows:
             mark = "*" if r["who"] == "fastinit" else " "

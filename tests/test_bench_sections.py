@@ -1,0 +1,173 @@
+"""`fastinit bench`'s sections, on a tiny buffer: the rows' roles, the
+ratios comparison() takes from them, the thread counts and SIMD paths timed.
+No timing is asserted, only how the results fit together."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import pytest
+
+from fastinit import _bench, _simd, _threads
+
+SIZE = 1 << 12
+
+try:
+    import torch  # noqa: F401
+
+    HAVE_TORCH = True
+except ImportError:
+    HAVE_TORCH = False
+
+
+def _run():
+    before = _threads.get_num_threads()
+    res = _bench.run(size=SIZE, repeat=1, rss_size=0, settle=0)
+    assert _threads.get_num_threads() == before  # the thread-scaling section puts the count back
+    return res, before
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return _run()
+
+
+@pytest.fixture(scope="module")
+def bench_without_torch():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
+        return _run()
+
+
+def _rate(res, pick):
+    """The one row's rate whose display name pick() accepts (by hand, not by role)."""
+    (row,) = [r for r in res["rows"] if pick(r["method"])]
+    return row["melem_s"]
+
+
+def _by_name(res, prefix):
+    return _rate(res, lambda name: name.startswith(prefix))
+
+
+def _expected_comparison(res, torch_ran):
+    he_n = _by_name(res, "fastinit he_normal(out=)")
+    paths = {p["simd"]: p["he_normal"] for p in res["simd_paths"]}
+    two = [t["speedup"] for t in res["threads"] if t["threads"] == 2]
+    kaiming = _rate(res, lambda n: n.endswith("nn.init.kaiming_normal_")) if torch_ran else None
+    cut = _rate(res, lambda n: n.endswith("trunc_normal_(std=.02, a=-.04, b=.04)")) if torch_ran else None
+    return [
+        he_n / _by_name(res, "numpy Generator.standard_normal"),
+        he_n / kaiming if torch_ran else None,
+        _by_name(res, "fastinit he_uniform(out=)") / _by_name(res, "numpy Generator.random"),
+        _by_name(res, "fastinit truncated_normal") / cut if torch_ran else None,
+        _by_name(res, "fastinit he_normal bfloat16") / _by_name(res, "fastinit he_normal float32"),
+        two[0] if two else None,
+        paths["avx2"] / paths["avx512"] if {"avx2", "avx512"} <= paths.keys() else None,
+    ]
+
+
+LABELS = [
+    "fastinit he_normal / numpy standard_normal(float32)",
+    "fastinit he_normal / torch kaiming_normal_",
+    "fastinit he_uniform / numpy random(float32)",
+    "fastinit truncated_normal / torch trunc_normal_ (same cut)",
+    "fastinit he_normal bfloat16 / float32 (elements per second)",
+    "fastinit he_normal, 2 threads / 1 thread",
+    "fastinit he_normal, avx2 / avx512 path",
+]
+
+
+@pytest.mark.parametrize("which", ["bench", "bench_without_torch"])
+def test_every_row_has_a_unique_role_naming_its_library(which, request):
+    res, _ = request.getfixturevalue(which)
+    roles = [r["role"] for r in res["rows"]]
+    assert len(roles) == len(set(roles)) and all(roles)
+    for r in res["rows"]:
+        assert r["who"] == ("fastinit" if r["role"].startswith("fastinit.") else "peer")
+        assert r["method"].split()[0] == r["role"].split(".")[0].split("_")[0]  # numpy_recipe -> numpy
+        assert set(r) == {"group", "method", "who", "role", "seconds", "melem_s", "gb_s",
+                          "melem_s_min", "melem_s_max"}
+    torch_rows = [r for r in res["rows"] if r["role"].startswith("torch.")]
+    assert bool(torch_rows) == (HAVE_TORCH and which == "bench")
+    assert [r["group"] for r in res["rows"]] == sorted(
+        (r["group"] for r in res["rows"]), key=["bandwidth", "normal", "uniform", "truncated", "bfloat16"].index)
+
+
+def test_torch_rows_only_where_torch_is_installed(bench):
+    res, _ = bench
+    roles = {r["role"] for r in res["rows"]}
+    want = {"torch.normal_", "torch.kaiming_normal_", "torch.uniform_", "torch.kaiming_uniform_",
+            "torch.trunc_normal_cut", "torch.trunc_normal_nocut", "torch.normal_bf16"}
+    assert (want <= roles) if HAVE_TORCH else not (want & roles)
+
+
+@pytest.mark.parametrize("which", ["bench", "bench_without_torch"])
+def test_comparison_ratios_are_the_quotients_of_the_rows(which, request):
+    res, _ = request.getfixturevalue(which)
+    torch_ran = HAVE_TORCH and which == "bench"
+    got = _bench.comparison(res)
+    assert [label for label, _ in got] == LABELS
+    for (label, ratio), want in zip(got, _expected_comparison(res, torch_ran)):
+        if want is None:
+            assert ratio is None, label
+        else:
+            assert ratio == pytest.approx(want, rel=1e-12), label
+    # every ratio whose peers ran is there: only torch's (when it did not run) and avx2/avx512 (when this
+    # CPU lacks one) may be missing; 2 threads are timed wherever there are at least 2
+    missing = {label for label, ratio in got if ratio is None}
+    allowed = set() if torch_ran else {LABELS[1], LABELS[3]}
+    if not {"avx2", "avx512"} <= set(_simd.available()):
+        allowed.add(LABELS[6])
+    if res["machine"]["threads"] < 2:
+        allowed.add(LABELS[5])
+    assert missing == allowed
+
+
+def test_bf16_vs_f32_is_the_quotient_of_its_rows(bench):
+    res, _ = bench
+    assert res["bf16_vs_f32"] == pytest.approx(
+        _by_name(res, "fastinit he_normal bfloat16") / _by_name(res, "fastinit he_normal float32"), rel=1e-12)
+
+
+def test_thread_counts_run_from_one_to_the_configured_count(bench):
+    res, configured = bench
+    counts = [t["threads"] for t in res["threads"]]
+    assert counts[0] == 1 and counts[-1] == configured == res["machine"]["threads"]
+    assert counts == sorted(set(counts))
+    assert all(c & (c - 1) == 0 for c in counts[:-1])  # 1, 2, 4, ... below the configured count
+    assert res["threads"][0]["speedup"] == 1.0
+
+
+def test_simd_paths_are_the_available_ones(bench):
+    res, _ = bench
+    assert [p["simd"] for p in res["simd_paths"]] == _simd.available() == res["machine"]["simd_available"]
+    assert all(p["he_normal"] > 0 and p["he_uniform"] > 0 for p in res["simd_paths"])
+
+
+def test_fresh_and_rss_sections(bench):
+    res, _ = bench
+    assert [r["method"] for r in res["fresh"]] == ["fastinit he_normal(shape) (new array)",
+                                                    "numpy standard_normal(size, float32) (new array)"]
+    assert res["rss"] is None  # rss_size=0 skips it
+    assert _bench._rss(SIZE, 0) is None
+
+
+def test_top_level_keys_and_report(bench):
+    res, _ = bench
+    assert set(res) == {"machine", "size", "dtype", "repeat", "settle", "rows", "threads", "simd_paths",
+                        "fresh", "rss", "bf16_vs_f32"}
+    text = _bench.report(res)
+    for label in LABELS:
+        assert label in text
+    assert "-- normal (ratio to numpy Generator.standard_normal(float32, out=))" in text
+    if HAVE_TORCH:
+        assert "-- truncated (ratio to torch " in text and "trunc_normal_(std=.02, a=-.04, b=.04))" in text
+
+
+def test_method_record_is_frozen():
+    m = _bench.Method("fastinit.zeros", "bandwidth", "fastinit zeros", lambda: None)
+    assert (m.itemsize, m.who, m.before, m.after) == (4, "fastinit", None, None)
+    assert _bench.Method("numpy.fill", "bandwidth", "numpy ndarray.fill(0.0)", lambda: None).who == "peer"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        m.role = "other"

@@ -410,61 +410,89 @@ def init_model(spec, out=None, *, dtype=None, rng=None, rules=None, names=None, 
     """
     t0 = time.perf_counter()
     tensors = resolve(spec, rules, dtype, names)
+    g, window, shards = _checked_arguments(rng, on_mismatch, window, shards, out, shard_id)
+    plan = _plan(tensors, os.fspath(out), shards, shard_id, rng, g) if out is not None else None
+    ckpt = Checkpoint(from_checkpoint) if from_checkpoint is not None else None
+    try:
+        source, matched = _match_sources(tensors, ckpt, on_mismatch)  # may refuse: still before any byte
+        if plan is None:
+            return _in_memory(tensors, g, source)
+        _write(plan, window, g, source, progress)
+    finally:
+        if ckpt is not None:
+            ckpt.close()
+    return _report(matched, plan["todo"], t0)
+
+
+def _checked_arguments(rng, on_mismatch, window, shards, out, shard_id):
+    """(generator, window, shards) of init_model's arguments beside the spec,
+    checked in this order; out=None (arrays in memory) takes no split."""
     g = as_generator(rng)
     V.check_choice(on_mismatch, "on_mismatch", ("error", "skip"))
     window = V.check_positive_int(window, "window") if window is not None else 64 << 20
     shards = V.check_positive_int(shards, "shards")
-    if out is None:
-        if shards != 1 or shard_id is not None:
-            raise ValueError("shards: a split into files (shards, shard_id) needs out=, the file to write")
-        plan = None
-    else:
-        plan = _plan(tensors, os.fspath(out), shards, shard_id, rng, g)
-    ckpt = Checkpoint(from_checkpoint) if from_checkpoint is not None else None
-    try:
-        report = {"copied": [], "initialized": [], "mismatched": []}
-        for t in tensors:
-            shape = ckpt.shape(t.name) if ckpt is not None else None
-            shape = tuple(shape) if shape is not None else None
-            if shape is None:
-                report["initialized"].append(t.name)
-            elif shape == t.shape:
-                try:
-                    ckpt.source_dtype(t.name)  # a tensor that cannot be copied fails here, before any write
-                except (ValueError, TypeError) as exc:
-                    raise exc if str(exc).startswith("from_checkpoint") else _prefixed(exc, "from_checkpoint: ") \
-                        from None
-                report["copied"].append(t.name)
-            elif on_mismatch == "skip":
-                report["mismatched"].append(t.name)
-                report["initialized"].append(t.name)
-            else:
-                raise ValueError(f"from_checkpoint: checkpoint tensor {t.name!r} has shape {shape}, the spec "
-                                 f"{t.shape}; pass on_mismatch='skip' to initialize it instead")
-        copied = set(report["copied"])
-        source = {t.name: (ckpt if t.name in copied else None) for t in tensors}
-        if plan is None:
-            arrays = {}
-            for t in tensors:
-                arrays[t.name] = np.empty(t.shape, dtype=t.dtype)
-                _fill(t, arrays[t.name], 0, t.shape[0] if t.shape else 1, g, source[t.name])
-            return arrays
-        _write(plan, window, g, source, progress)
-    finally:
-        if ckpt is not None and hasattr(ckpt, "close"):
-            ckpt.close()
-    todo = plan["todo"]
+    if out is None and (shards != 1 or shard_id is not None):
+        raise ValueError("shards: a split into files (shards, shard_id) needs out=, the file to write")
+    return g, window, shards
+
+
+def _match_sources(tensors, ckpt, on_mismatch):
+    """Where each tensor's values come from: ({name: ckpt to copy from, or
+    None to initialize}, {"copied", "initialized", "mismatched": [names]}).
+
+    A checkpoint tensor of the tensor's name and shape is copied; one of
+    another shape is an error, or with on_mismatch="skip" mismatched (and
+    initialized).  Every refusal is raised here, before any byte is written:
+    a tensor that cannot be copied (not a float dtype) fails now, not in
+    the middle of a file."""
+    source, matched = {}, {"copied": [], "initialized": [], "mismatched": []}
+    for t in tensors:
+        shape = ckpt.shape(t.name) if ckpt is not None else None  # a tuple, as the header check makes it
+        source[t.name] = None
+        if shape is None:
+            matched["initialized"].append(t.name)
+        elif shape == t.shape:
+            try:
+                ckpt.source_dtype(t.name)
+            except (ValueError, TypeError) as exc:
+                raise _prefixed(exc, "from_checkpoint: ") from None
+            source[t.name] = ckpt
+            matched["copied"].append(t.name)
+        elif on_mismatch == "skip":
+            matched["mismatched"].append(t.name)
+            matched["initialized"].append(t.name)
+        else:
+            raise ValueError(f"from_checkpoint: checkpoint tensor {t.name!r} has shape {shape}, the spec "
+                             f"{t.shape}; pass on_mismatch='skip' to initialize it instead")
+    return source, matched
+
+
+def _in_memory(tensors, g, source):
+    """{name: ndarray} of every tensor, each filled whole (init_model with
+    out=None)."""
+    arrays = {}
+    for t in tensors:
+        arrays[t.name] = a = np.empty(t.shape, dtype=t.dtype)
+        _fill(t, a, 0, t.shape[0] if t.shape else 1, g, source[t.name])
+    return arrays
+
+
+def _report(matched, todo, t0):
+    """What a write did: the names copied, initialized and mismatched, then
+    the files written, their parameters and bytes, the seconds since t0 and
+    the rate."""
     total_bytes = sum(t.size * t.dtype.itemsize for _, ts, _ in todo for t in ts)
     seconds = time.perf_counter() - t0
-    report.update({"files": [p for p, _, _ in todo], "parameters": sum(t.size for _, ts, _ in todo for t in ts),
-                   "bytes": total_bytes, "seconds": seconds, "gb_per_s": total_bytes / seconds / 1e9})
-    return report
+    return {**matched, "files": [p for p, _, _ in todo], "parameters": sum(t.size for _, ts, _ in todo for t in ts),
+            "bytes": total_bytes, "seconds": seconds, "gb_per_s": total_bytes / seconds / 1e9}
 
 
 def _plan(tensors, out, shards, shard_id, rng, g):
     """Everything about the files to write, checked before any is opened:
-    {"files": all of the split, "todo": [(path, tensors, entries)] this call
-    writes, "index": the index's path or None, "meta", "folder"}."""
+    {"files": all of the split [(path, tensors)], "todo": [(path, tensors,
+    entries)] this call writes, "index": the index's path or None,
+    "index_bytes": its contents or None, "meta": the files' metadata, "out",
+    "shard_id", "folder": where they are published}."""
     files = _shard_files(tensors, shards, out)
     if shard_id is not None:
         if isinstance(shard_id, bool) or not isinstance(shard_id, int) or not 0 <= shard_id < shards:

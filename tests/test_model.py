@@ -257,3 +257,58 @@ def test_rng_errors_of_init_model_and_init_module_say_rng():
 
     with pytest.raises(TypeError, match=r"^rng must be None"):
         fit.init_module_(torch.nn.Linear(2, 2), rng=bad)
+
+
+def test_matching_sources_decides_every_tensor_before_any_file_exists(tmp_path):
+    from fastinit._checkpoint import Checkpoint
+
+    ckpt_path = tmp_path / "ckpt.safetensors"
+    safetensors_numpy.save_file({"embed.weight": np.zeros((1000, 64), dtype=np.float16),
+                                 "head.weight": np.zeros((10, 64), dtype=np.float32),  # another shape
+                                 "unused.weight": np.zeros((3,), dtype=np.float32)}, str(ckpt_path))
+    tensors = model.resolve(SPEC, RULES)
+    with Checkpoint(ckpt_path) as ckpt:
+        source, matched = model._match_sources(tensors, ckpt, "skip")
+        assert matched == {"copied": ["embed.weight"],
+                           "initialized": [t.name for t in tensors if t.name != "embed.weight"],
+                           "mismatched": ["head.weight"]}
+        assert list(source) == [t.name for t in tensors]
+        assert source["embed.weight"] is ckpt and all(source[k] is None for k in source if k != "embed.weight")
+        with pytest.raises(ValueError, match=r"^from_checkpoint: checkpoint tensor 'head\.weight' has shape "
+                                             r"\(10, 64\), the spec \(1000, 64\); pass on_mismatch='skip'"):
+            model._match_sources(tensors, ckpt, "error")
+    source, matched = model._match_sources(tensors, None, "error")  # no checkpoint: everything initialized
+    assert set(source.values()) == {None}
+    assert matched == {"copied": [], "initialized": [t.name for t in tensors], "mismatched": []}
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with pytest.raises(ValueError, match="has shape \\(10, 64\\)"):
+        fastinit.init_model(SPEC, out_dir / "m.safetensors", rules=RULES, rng=0, from_checkpoint=ckpt_path,
+                            shards=2)
+    assert not os.listdir(out_dir)  # refused after the plan, before the first byte of any file
+
+
+def test_a_checkpoint_tensor_that_cannot_be_copied_is_refused_with_the_argument_named(tmp_path):
+    from fastinit._checkpoint import Checkpoint
+
+    ckpt_path = tmp_path / "ckpt.safetensors"
+    safetensors_numpy.save_file({"embed.weight": np.zeros((1000, 64), dtype=np.int32)}, str(ckpt_path))
+    with Checkpoint(ckpt_path) as ckpt:
+        with pytest.raises(TypeError, match=r"^from_checkpoint: checkpoint tensor 'embed\.weight' in .* has dtype "
+                                            r"I32; only floating tensors"):
+            model._match_sources(model.resolve(SPEC, RULES), ckpt, "skip")  # skip is about shapes, not dtypes
+
+
+def test_the_report_of_a_write(tmp_path):
+    path = tmp_path / "m.safetensors"
+    rep = fastinit.init_model(SPEC, path, rules=RULES, rng=0, shards=2)
+    assert list(rep) == ["copied", "initialized", "mismatched", "files", "parameters", "bytes", "seconds", "gb_per_s"]
+    tensors = model.resolve(SPEC, RULES)
+    assert rep["copied"] == rep["mismatched"] == [] and rep["initialized"] == list(SPEC)
+    assert rep["files"] == [str(tmp_path / f"m-0000{i}-of-00002.safetensors") for i in (1, 2)]
+    assert rep["parameters"] == sum(t.size for t in tensors)
+    assert rep["bytes"] == sum(t.size * t.dtype.itemsize for t in tensors)
+    assert rep["seconds"] > 0 and rep["gb_per_s"] == pytest.approx(rep["bytes"] / rep["seconds"] / 1e9)
+    one = fastinit.init_model(SPEC, path, rules=RULES, rng=0, shards=2, shard_id=1)  # only the files it wrote
+    assert one["files"] == [rep["files"][1]] and one["initialized"] == list(SPEC)
+    assert one["parameters"] == sum(t.size for t in tensors if t.name in safetensors_numpy.load_file(rep["files"][1]))

@@ -5,6 +5,10 @@ from collections.abc import Sequence
 import numpy as np
 
 STREAM_VERSION: int
+MAX_RANK: int
+ENGINE_BLOCK: int
+DTYPES: dict[str, int]
+KINDS: dict[str, int]
 ISA_NAMES: tuple[str, ...]
 
 def fill(

@@ -15,11 +15,11 @@ import struct
 import numpy as np
 
 from . import _core, _gpu, _ndtr, _simd, _threads
+from ._contract import constants as C
+from ._contract.constants import CONST, NORMAL, RAW, TRUNCNORM, TRUNCNORM_F64, UNIFORM  # noqa: F401 (the kinds)
 from ._gpu import DeviceBuffer
 
-# Kinds and dtypes of src/fi_core.h.
-RAW, CONST, UNIFORM, NORMAL, TRUNCNORM, TRUNCNORM_F64 = 0, 1, 2, 3, 4, 5
-_DT_U32, _DT_F32, _DT_F64, _DT_F16, _DT_BF16 = 0, 1, 2, 3, 4
+_DT_U32, _DT_F32, _DT_F64, _DT_F16, _DT_BF16 = C.DT_U32, C.DT_F32, C.DT_F64, C.DT_F16, C.DT_BF16
 # Keyed by dtype object: np.dtype.name is slow enough to show in a small fill.
 _CODES = {np.dtype(np.uint32): _DT_U32, np.dtype(np.float32): _DT_F32, np.dtype(np.float64): _DT_F64,
           np.dtype(np.float16): _DT_F16}
@@ -38,7 +38,7 @@ def compute_type(dt: np.dtype) -> type:
 
 
 def words_per_element(dt: np.dtype) -> int:
-    return 2 if dtype_code(dt) == _DT_F64 else 1
+    return C.WORDS_PER_ELEMENT[dtype_code(dt)]
 
 
 def _in_compute(x: float, dt: np.dtype, name: str) -> float:
@@ -228,7 +228,7 @@ HUGEPAGES_FROM = 32 << 20
 
 # The standard deviation of a standard normal truncated to [-2, 2]: Keras and
 # JAX divide by it so that a truncated draw keeps the intended variance.
-TRUNCATED_STD = 0.87962566103423978
+TRUNCATED_STD = C.TRUNCATED_STD
 
 
 def const_spec(value: float, dt: np.dtype):
@@ -258,7 +258,7 @@ def normal_spec(mean: float, std: float, dt: np.dtype, truncated: bool = False):
 # A 32-bit output's truncated normal is computed in float32 where the window
 # holds at least this much probability (float32 p then resolves the window to
 # 2^-20 of its mass or finer), else in float64 (kind TRUNCNORM_F64).
-FLOAT32_TRUNCNORM_MASS = 1.0 / 16
+FLOAT32_TRUNCNORM_MASS = C.FLOAT32_TRUNCNORM_MASS
 
 
 def truncnorm_spec(mean: float, std: float, a: float, b: float, dt: np.dtype):

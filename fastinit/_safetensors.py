@@ -38,8 +38,10 @@ import stat
 
 import numpy as np
 
+from ._contract.constants import WINDOW_BYTES
+
 DTYPE_NAMES = {"float32": "F32", "float64": "F64", "float16": "F16", "bfloat16": "BF16"}
-WINDOW = 64 << 20  # bytes mapped at a time
+WINDOW = WINDOW_BYTES  # bytes mapped at a time
 
 
 class Entry:

@@ -30,15 +30,16 @@ import math
 import os
 
 from . import _core
+from ._contract.constants import ENGINE_BLOCK
 from ._validate import check_positive_int
 
 # Below this many elements a fill runs serially (a bias of 4096 must not pay
 # for a thread hand-off).  See benchmarks/test_bench_fills.py::test_small.
 SERIAL_BELOW = 1 << 15
 
-# The engine schedules blocks of this many elements (FI_BLOCK in
-# src/fi_engine.c); more threads than blocks would idle.
-_BLOCK = 16384
+# The engine schedules blocks of this many elements; more threads than
+# blocks would idle.
+_BLOCK = ENGINE_BLOCK
 
 # Fills run in segments of this many elements, checking for Ctrl-C between
 # segments (about 0.1 s of work on one core at the slowest distribution);

@@ -30,6 +30,7 @@ from . import _validate as V
 from ._generator import as_generator
 from ._presets import PRESETS
 from ._checkpoint import Checkpoint, read_header
+from ._contract.constants import WINDOW_BYTES
 from ._safetensors import Entry, Writer, check_destination, layout, check_free_space, folder_lock, sync_dir, write_atomic
 
 __all__ = ["init_model", "load_spec", "parse_init", "PRESETS"]
@@ -429,7 +430,7 @@ def _checked_arguments(rng, on_mismatch, window, shards, out, shard_id):
     checked in this order; out=None (arrays in memory) takes no split."""
     g = as_generator(rng)
     V.check_choice(on_mismatch, "on_mismatch", ("error", "skip"))
-    window = V.check_positive_int(window, "window") if window is not None else 64 << 20
+    window = V.check_positive_int(window, "window") if window is not None else WINDOW_BYTES
     shards = V.check_positive_int(shards, "shards")
     if out is None and (shards != 1 or shard_id is not None):
         raise ValueError("shards: a split into files (shards, shard_id) needs out=, the file to write")

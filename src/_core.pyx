@@ -15,14 +15,16 @@ cnp.import_array()
 cdef extern from "philox.h" nogil:
     void fi_philox4x32_10(uint32_t c[4], uint32_t k0, uint32_t k1)
 
+# The contract's codes (FI_DT_*, FI_KIND_*, FI_MAXDIM, ...), exported as
+# STREAM_VERSION, MAX_RANK, ENGINE_BLOCK, DTYPES and KINDS.
+include "fi_contract.pxi"
+
 cdef extern from "fi_core.h" nogil:
     enum:
-        FI_MAXDIM
         FI_OK
         FI_EINVAL
         FI_EISA
         FI_ISA_COUNT
-        FI_STREAM_VERSION
 
     ctypedef struct fi_params:
         uint32_t key[2]
@@ -52,7 +54,6 @@ cdef extern from "fi_core.h" nogil:
     void fi_openmp_set_threads(int n)
     const char *fi_compiler()
 
-STREAM_VERSION = FI_STREAM_VERSION
 ISA_NAMES = tuple(fi_isa_name(i).decode() for i in range(FI_ISA_COUNT))
 
 

@@ -16,55 +16,36 @@
 extern "C" {
 #endif
 
-/* The version of the values this core computes (fi_math.h defines them).
- * Any change to any output value is a new version, never a silent change. */
-#define FI_STREAM_VERSION 2
-
-/* Output element types. */
-enum {
-    FI_DT_U32 = 0,  /* raw Philox words */
-    FI_DT_F32 = 1,
-    FI_DT_F64 = 2,
-    FI_DT_F16 = 3,  /* IEEE binary16, computed in float32, rounded once */
-    FI_DT_BF16 = 4, /* bfloat16, computed in float32, rounded once */
-    FI_DT_COUNT
-};
-
-/* Distributions.  A 32-bit output type uses word i for element i; float64
- * uses words 2i (low half) and 2i + 1 (high half). */
-enum {
-    FI_KIND_RAW = 0,       /* the words themselves (FI_DT_U32 only) */
-    FI_KIND_CONST = 1,     /* a = value */
-    FI_KIND_UNIFORM = 2,   /* clamp(a + b * unit, lo, hi) */
-    FI_KIND_NORMAL = 3,    /* a + b * z */
-    FI_KIND_TRUNCNORM = 4, /* clamp(a + b * Phi^-1(c + d * unit), lo, hi), in the compute type */
-    FI_KIND_TRUNCNORM_F64 = 5, /* the same computed in float64 for a 32-bit output (narrow or far windows) */
-    FI_KIND_COUNT
-};
+/* The stream contract's codes and limits: FI_STREAM_VERSION, FI_MAXDIM,
+ * FI_DT_* (output types), FI_KIND_* (distributions), FI_PARAM_SLOTS
+ * (generated from fastinit/_contract/stream.toml, which says what each
+ * kind computes from the slots).  A 32-bit output type uses word i for
+ * element i; float64 uses words 2i (low half) and 2i + 1 (high half). */
+#include "fi_contract.h"
 
 /* SIMD paths, in increasing order of width. */
 enum { FI_ISA_GENERIC = 0, FI_ISA_AVX2 = 1, FI_ISA_AVX512 = 2, FI_ISA_COUNT };
 
-/* What to compute.  Parameters for 16- and 32-bit outputs must be exactly
- * representable in float32 (the caller rounds them); lo/hi must be exactly
- * representable in the output type. */
 /* Flags. */
 enum {
     FI_FLAG_STREAM_STORES = 1, /* FI_KIND_CONST: non-temporal stores (large buffers) */
 };
 
+/* What to compute: the key and stream, the kind and output type, and the
+ * parameter slots a, b, c, d, lo, hi (the kinds' laws use them; lo and hi
+ * are the inclusive clamp of bounded kinds, c and d Phi(alpha) and
+ * Phi(beta) - Phi(alpha) of a truncated normal).  Parameters for 16- and
+ * 32-bit outputs must be exactly representable in float32 (the caller
+ * rounds them); lo/hi must be exactly representable in the output type. */
+#define FI_PARAM_FIELD(name) double name;
 typedef struct fi_params {
     uint32_t key[2];
     uint64_t stream;
     int kind;
     int dtype;
     int flags;
-    double a, b;   /* see the kinds above */
-    double c, d;   /* FI_KIND_TRUNCNORM: Phi(alpha), Phi(beta) - Phi(alpha) */
-    double lo, hi; /* inclusive clamp of bounded kinds */
+    FI_PARAM_SLOTS(FI_PARAM_FIELD)
 } fi_params;
-
-#define FI_MAXDIM 64
 
 /* Where to write: element (i_0, ..., i_{n-1}) of the output lives at
  * data + sum(i_d * ostride[d]) bytes and takes the value of global element

@@ -31,9 +31,8 @@
 #include "fi_core.h"
 #include "fi_kernels.h"
 
-/* Elements per scheduling block (threads take chunks of whole blocks):
- * large enough that the walk's overhead vanishes. */
-#define FI_BLOCK 16384
+/* FI_BLOCK (fi_contract.h): elements per scheduling block (threads take
+ * chunks of whole blocks), large enough that the walk's overhead vanishes. */
 /* Elements computed into a private tile before a strided scatter. */
 #define FI_SCATTER_TILE 512
 /* Global index steps up to this are served from the contiguous range that

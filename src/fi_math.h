@@ -5,8 +5,10 @@
  * exactly these IEEE operations in exactly this order (the build uses
  * -ffp-contract=off, so no FMA is fused in), and the NumPy reference in
  * tests/reference.py mirrors them operation by operation.  Changing any
- * constant or the order of any operation changes the stream: bump
- * FI_STREAM_VERSION (fi_core.h) and the golden hashes when you do.
+ * constant (fastinit/_contract/stream.toml, the only place they are
+ * written; fi_contract.h is generated from it) or the order of any
+ * operation changes the stream: bump the version there and the golden
+ * hashes when you do.
  *
  * 32-bit outputs are computed in float32 on vectors (fi_simd.h); float64
  * outputs by scalar functions that the compiler vectorizes.  No libm: log,
@@ -38,27 +40,27 @@ FI_AI fi_vf fi_v_unit(fi_vu u) { return fi_cvt((fi_vi)(u >> 8)) * 0x1p-24f; }
 FI_AI fi_vf fi_v_log_kf(fi_vf k, fi_vf f)
 {
     fi_vf z = f * f;
-    fi_vf y = 7.0376836292e-2f * f + -1.1514610310e-1f;
-    y = y * f + 1.1676998740e-1f;
-    y = y * f + -1.2420140846e-1f;
-    y = y * f + 1.4249322787e-1f;
-    y = y * f + -1.6668057665e-1f;
-    y = y * f + 2.0000714765e-1f;
-    y = y * f + -2.4999993993e-1f;
-    y = y * f + 3.3333331174e-1f;
+    fi_vf y = FI_F32_LOG_0 * f + FI_F32_LOG_1;
+    y = y * f + FI_F32_LOG_2;
+    y = y * f + FI_F32_LOG_3;
+    y = y * f + FI_F32_LOG_4;
+    y = y * f + FI_F32_LOG_5;
+    y = y * f + FI_F32_LOG_6;
+    y = y * f + FI_F32_LOG_7;
+    y = y * f + FI_F32_LOG_8;
     y = y * f * z;
-    y = y + k * -2.12194440e-4f;
+    y = y + k * FI_F32_LN2_LO;
     y = y - 0.5f * z;
     fi_vf r = f + y;
-    return r + k * 0.693359375f;
+    return r + k * FI_F32_LN2_HI;
 }
 
 /* x = 2^k m with m in [sqrt(1/2), sqrt(2)): k and f = m - 1 (exact). */
 FI_AI void fi_v_log_reduce(fi_vf x, fi_vf *k, fi_vf *f)
 {
-    fi_vu ix = (fi_vu)x + (0x3f800000u - 0x3f3504f3u);
+    fi_vu ix = (fi_vu)x + (0x3f800000u - FI_F32_SQRT_HALF_BITS);
     *k = fi_cvt((fi_vi)(ix >> 23) - 0x7f);
-    *f = (fi_vf)((ix & 0x007fffffu) + 0x3f3504f3u) - 1.0f;
+    *f = (fi_vf)((ix & 0x007fffffu) + FI_F32_SQRT_HALF_BITS) - 1.0f;
 }
 
 /* Natural log for positive, normal x. */
@@ -90,13 +92,13 @@ FI_AI void fi_v_box_muller(fi_vu u1, fi_vu u2, fi_vf *z0, fi_vf *z1)
     fi_vf r = fi_vsqrt(fi_v_log_kf(k, f) * -2.0f);
     fi_vu v = u2 + 0x20000000u;
     fi_vu j = v >> 30;
-    fi_vf a = fi_cvt((fi_vi)(v & 0x3fffffffu) - 0x20000000) * 0x1.921fb6p-30f; /* pi / 2^31 */
+    fi_vf a = fi_cvt((fi_vi)(v & 0x3fffffffu) - 0x20000000) * FI_F32_ANGLE_SCALE; /* pi / 2^31 */
     fi_vf a2 = a * a;
-    fi_vf s = -1.9515295891e-4f * a2 + 8.3321608736e-3f;
-    s = s * a2 + -1.6666654611e-1f;
+    fi_vf s = FI_F32_SIN_0 * a2 + FI_F32_SIN_1;
+    s = s * a2 + FI_F32_SIN_2;
     s = s * a2 * a + a;
-    fi_vf c = 2.443315711809948e-5f * a2 + -1.388731625493765e-3f;
-    c = c * a2 + 4.166664568298827e-2f;
+    fi_vf c = FI_F32_COS_0 * a2 + FI_F32_COS_1;
+    c = c * a2 + FI_F32_COS_2;
     c = c * a2 * a2;
     c = c - 0.5f * a2 + 1.0f;
     fi_vi odd = -(fi_vi)(j & 1u);
@@ -109,28 +111,28 @@ FI_AI void fi_v_box_muller(fi_vu u1, fi_vu u2, fi_vf *z0, fi_vf *z1)
  * Computing Gems, 2011): central and tail polynomials in w. */
 FI_AI fi_vf fi_v_erfinv_central(fi_vf w)
 {
-    fi_vf v = w - 2.5f;
-    fi_vf p = 2.81022636e-08f * v + 3.43273939e-07f;
-    p = p * v + -3.5233877e-06f;
-    p = p * v + -4.39150654e-06f;
-    p = p * v + 0.00021858087f;
-    p = p * v + -0.00125372503f;
-    p = p * v + -0.00417768164f;
-    p = p * v + 0.246640727f;
-    return p * v + 1.50140941f;
+    fi_vf v = w - FI_F32_ERFINV_CENTRAL_SHIFT;
+    fi_vf p = FI_F32_ERFINV_CENTRAL_0 * v + FI_F32_ERFINV_CENTRAL_1;
+    p = p * v + FI_F32_ERFINV_CENTRAL_2;
+    p = p * v + FI_F32_ERFINV_CENTRAL_3;
+    p = p * v + FI_F32_ERFINV_CENTRAL_4;
+    p = p * v + FI_F32_ERFINV_CENTRAL_5;
+    p = p * v + FI_F32_ERFINV_CENTRAL_6;
+    p = p * v + FI_F32_ERFINV_CENTRAL_7;
+    return p * v + FI_F32_ERFINV_CENTRAL_8;
 }
 
 FI_AI fi_vf fi_v_erfinv_tail(fi_vf w)
 {
-    fi_vf v = fi_vsqrt(w) - 3.0f;
-    fi_vf p = -0.000200214257f * v + 0.000100950558f;
-    p = p * v + 0.00134934322f;
-    p = p * v + -0.00367342844f;
-    p = p * v + 0.00573950773f;
-    p = p * v + -0.0076224613f;
-    p = p * v + 0.00943887047f;
-    p = p * v + 1.00167406f;
-    return p * v + 2.83297682f;
+    fi_vf v = fi_vsqrt(w) - FI_F32_ERFINV_TAIL_SHIFT;
+    fi_vf p = FI_F32_ERFINV_TAIL_0 * v + FI_F32_ERFINV_TAIL_1;
+    p = p * v + FI_F32_ERFINV_TAIL_2;
+    p = p * v + FI_F32_ERFINV_TAIL_3;
+    p = p * v + FI_F32_ERFINV_TAIL_4;
+    p = p * v + FI_F32_ERFINV_TAIL_5;
+    p = p * v + FI_F32_ERFINV_TAIL_6;
+    p = p * v + FI_F32_ERFINV_TAIL_7;
+    return p * v + FI_F32_ERFINV_TAIL_8;
 }
 
 /* The z > 0 with P(|Z| > z) = q, for q in (0, 1], is sqrt(2) erfinv(1 - q).
@@ -141,9 +143,9 @@ FI_AI fi_vf fi_v_erfinv_tail(fi_vf w)
  * is the same either way.  In three phases: */
 FI_AI fi_vf fi_v_halfnormal_w(fi_vf q) { return -fi_v_log(q * (2.0f - q)); }
 
-FI_AI fi_vi fi_v_halfnormal_needs_tail(fi_vf w) { return w >= 5.0f; }
+FI_AI fi_vi fi_v_halfnormal_needs_tail(fi_vf w) { return w >= FI_F32_ERFINV_TAIL_FROM; }
 
-FI_AI fi_vf fi_v_halfnormal_finish(fi_vf p, fi_vf q) { return p * (1.0f - q) * 1.41421356f; }
+FI_AI fi_vf fi_v_halfnormal_finish(fi_vf p, fi_vf q) { return p * (1.0f - q) * FI_F32_SQRT2; }
 
 /* Truncated normal by inverse CDF in float32, one word per element, for
  * windows of probability d >= 1/16 (the caller decides; smaller windows go
@@ -187,20 +189,19 @@ FI_AI double fi_log_kf(double k, double f)
     double s = f / (2.0 + f);
     double z = s * s;
     double w = z * z;
-    double t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
-    double t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01 +
-                     w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+    double t1 = w * (FI_F64_LOG_1 + w * (FI_F64_LOG_3 + w * FI_F64_LOG_5));
+    double t2 = z * (FI_F64_LOG_0 + w * (FI_F64_LOG_2 + w * (FI_F64_LOG_4 + w * FI_F64_LOG_6)));
     double R = t2 + t1;
-    return s * (hfsq + R) + k * 1.90821492927058770002e-10 - hfsq + f + k * 6.93147180369123816490e-01;
+    return s * (hfsq + R) + k * FI_F64_LN2_LO - hfsq + f + k * FI_F64_LN2_HI;
 }
 
 /* x = 2^k m with m in [sqrt(1/2), sqrt(2)): k (exactly, through the 2^52
  * magic number) and f = m - 1 (exact). */
 FI_AI void fi_log_reduce(double x, double *k, double *f)
 {
-    uint64_t ix = fi_d2u(x) + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
+    uint64_t ix = fi_d2u(x) + (0x3ff0000000000000ull - FI_F64_SQRT_HALF_BITS);
     *k = fi_u2d((ix >> 52) | 0x4330000000000000ull) - (0x1p52 + 1023.0);
-    *f = fi_u2d((ix & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull) - 1.0;
+    *f = fi_u2d((ix & 0x000fffffffffffffull) + FI_F64_SQRT_HALF_BITS) - 1.0;
 }
 
 /* Natural log for positive, normal x. */
@@ -225,38 +226,27 @@ FI_AI double fi_poly7(double r, double c7, double c6, double c5, double c4, doub
     return y * r + c0;
 }
 
+/* fi_poly7 of a coefficient table T_0 .. T_7 of fi_contract.h. */
+#define FI_POLY7(r, T) fi_poly7(r, T##_0, T##_1, T##_2, T##_3, T##_4, T##_5, T##_6, T##_7)
+
 /* -Phi^{-1}(p) for p in (0, 1/2]: Wichura's AS 241 (PPND16), about 1e-16
  * relative.  The central branch is (q * num) / den as AS 241 writes it. */
 FI_AI double fi_ppnd_tail_f64(double p)
 {
     double q = p - 0.5;
-    if (q >= -0.425) {
-        double r = 0.180625 - q * q;
-        double num = fi_poly7(r, 2509.0809287301226727, 33430.575583588128105, 67265.770927008700853,
-                              45921.953931549871457, 13731.693765509461125, 1971.5909503065514427,
-                              133.14166789178437745, 3.387132872796366608);
-        double den = fi_poly7(r, 5226.495278852854561, 28729.085735721942674, 39307.89580009271061,
-                              21213.794301586595867, 5394.1960214247511077, 687.1870074920579083,
-                              42.313330701600911252, 1.0);
+    if (q >= -FI_F64_PPND_SPLIT) {
+        double r = FI_F64_PPND_SPLIT_SQ - q * q;
+        double num = FI_POLY7(r, FI_F64_PPND_A);
+        double den = FI_POLY7(r, FI_F64_PPND_B);
         return -(q * num / den);
     }
     double r = fi_sqrt(-fi_log(p));
-    if (r <= 5.0) {
-        r = r - 1.6;
-        return fi_poly7(r, 7.7454501427834140764e-4, 0.0227238449892691845833, 0.24178072517745061177,
-                        1.27045825245236838258, 3.64784832476320460504, 5.7694972214606914055,
-                        4.6303378461565452959, 1.42343711074968357734) /
-               fi_poly7(r, 1.05075007164441684324e-9, 5.475938084995344946e-4, 0.0151986665636164571966,
-                        0.14810397642748007459, 0.68976733498510000455, 1.6763848301838038494,
-                        2.05319162663775882187, 1.0);
+    if (r <= FI_F64_PPND_TAIL_FROM) {
+        r = r - FI_F64_PPND_MID_SHIFT;
+        return FI_POLY7(r, FI_F64_PPND_C) / FI_POLY7(r, FI_F64_PPND_D);
     }
-    r = r - 5.0;
-    return fi_poly7(r, 2.01033439929228813265e-7, 2.71155556874348757815e-5, 0.0012426609473880784386,
-                    0.026532189526576123093, 0.29656057182850489123, 1.7848265399172913358,
-                    5.4637849111641143699, 6.6579046435011037772) /
-           fi_poly7(r, 2.04426310338993978564e-15, 1.4215117583164458887e-7, 1.8463183175100546818e-5,
-                    7.868691311456132591e-4, 0.0148753612908506148525, 0.13692988092273580531,
-                    0.59983220655588793769, 1.0);
+    r = r - FI_F64_PPND_TAIL_FROM;
+    return FI_POLY7(r, FI_F64_PPND_E) / FI_POLY7(r, FI_F64_PPND_F);
 }
 
 /* An open-interval uniform from 53 bits of a word pair:
@@ -268,16 +258,15 @@ FI_AI double fi_sin_kernel(double x)
 {
     double z = x * x;
     double v = z * x;
-    double r = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04 + z * (2.75573137070700676789e-06 +
-               z * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)));
-    return x + v * (-1.66666666666666324348e-01 + z * r);
+    double r = FI_F64_SIN_1 + z * (FI_F64_SIN_2 + z * (FI_F64_SIN_3 + z * (FI_F64_SIN_4 + z * FI_F64_SIN_5)));
+    return x + v * (FI_F64_SIN_0 + z * r);
 }
 
 FI_AI double fi_cos_kernel(double x)
 {
     double z = x * x;
-    double r = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03 + z * (2.48015872894767294178e-05 +
-               z * (-2.75573143513906633035e-07 + z * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))));
+    double r = z * (FI_F64_COS_0 + z * (FI_F64_COS_1 + z * (FI_F64_COS_2 + z * (FI_F64_COS_3 +
+               z * (FI_F64_COS_4 + z * FI_F64_COS_5)))));
     double hz = 0.5 * z;
     double w = 1.0 - hz;
     return w + (((1.0 - w) - hz) + z * r);
@@ -301,7 +290,7 @@ FI_AI void fi_box_muller_f64(uint32_t w0, uint32_t w1, uint32_t w2, uint32_t w3,
     uint32_t j = v >> 30;
     /* the 51-bit signed remainder: 30 bits of v, then the top 21 of w2 */
     double rem = (double)((int32_t)(v & 0x3fffffffu) - 0x20000000) * 0x1p21 + (double)(int32_t)(w2 >> 11);
-    double a = rem * 0x1.921fb54442d18p-51; /* pi / 2^52 */
+    double a = rem * FI_F64_ANGLE_SCALE; /* pi / 2^52 */
     double s = fi_sin_kernel(a), c = fi_cos_kernel(a);
     double x = (j & 1u) ? s : c, y = (j & 1u) ? c : s;
     *z0 = ((j + 1u) & 2u) ? -(r * x) : r * x;

@@ -15,11 +15,7 @@
 
 #include <stdint.h>
 
-#define FI_PHILOX_M0 0xD2511F53u /* multiplies counter word 0 */
-#define FI_PHILOX_M1 0xCD9E8D57u /* multiplies counter word 2 */
-#define FI_PHILOX_W0 0x9E3779B9u /* key bump, golden ratio */
-#define FI_PHILOX_W1 0xBB67AE85u /* key bump, sqrt(3) - 1 */
-#define FI_PHILOX_ROUNDS 10
+#include "fi_contract.h" /* FI_PHILOX_M0, M1, W0, W1, ROUNDS */
 
 /* One round: {hi(M1*c2)^c1^k0, lo(M1*c2), hi(M0*c0)^c3^k1, lo(M0*c0)}. */
 static inline void fi_philox_round(uint32_t c[4], uint32_t k0, uint32_t k1)

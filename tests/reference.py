@@ -3,19 +3,40 @@
 The tests compare the compiled core with this, bit for bit.  Philox runs in
 NumPy uint64 arithmetic; every transform mirrors src/fi_math.h operation by
 operation in float32 or float64 NumPy arithmetic (IEEE, one rounding per
-operation, nothing fused).  Constants written as decimals in C are parsed
-here the way a C compiler parses a float literal: rounded once, to nearest.
+operation, nothing fused).  Its constants are read from the contract's
+spec, fastinit/_contract/stream.toml, by this file itself (not through the
+code generated from it); its operations are its own.
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
+import pathlib
+import tomllib
 
 import numpy as np
 
+SPEC_PATH = pathlib.Path(__file__).resolve().parents[1] / "fastinit" / "_contract" / "stream.toml"
+SPEC = tomllib.loads(SPEC_PATH.read_text(encoding="utf-8"))
+
+
+def _exact(pair, dtype):
+    """A spec constant [hex, decimal] as a value of dtype; the hex must be
+    exactly representable (tests/test_contract.py checks the decimal)."""
+    x = float.fromhex(pair[0])
+    y = dtype(x)
+    assert float(y) == x, f"{pair} is not a {np.dtype(dtype).name} value"
+    return y
+
+
+def _table(section, name, dtype):
+    v = SPEC[section][name]
+    return _exact(v, dtype) if isinstance(v[0], str) else [_exact(c, dtype) for c in v]
+
+
 MASK32 = np.uint64(0xFFFFFFFF)
-M0, M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
-W0, W1 = 0x9E3779B9, 0xBB67AE85
+M0, M1 = (np.uint64(m) for m in SPEC["philox"]["multipliers"])
+W0, W1 = SPEC["philox"]["key_bumps"]
+ROUNDS = SPEC["philox"]["rounds"]
 
 
 # ---------------------------------------------------------------- Philox
@@ -26,7 +47,7 @@ def philox4x32_10(counters, key) -> np.ndarray:
     c = np.asarray(counters, dtype=np.uint64).reshape(-1, 4)
     c0, c1, c2, c3 = (c[:, i].copy() for i in range(4))
     k0, k1 = int(key[0]), int(key[1])
-    for r in range(10):
+    for r in range(ROUNDS):
         if r:
             k0 = (k0 + W0) & 0xFFFFFFFF
             k1 = (k1 + W1) & 0xFFFFFFFF
@@ -63,14 +84,6 @@ def raw(key, stream: int, start: int, n: int) -> np.ndarray:
 # ------------------------------------------------------------ float32 ops
 
 
-def f32(literal: str) -> np.float32:
-    """A C float literal: the decimal rounded once to the nearest float32."""
-    exact = Fraction(literal)
-    x = np.float32(float(exact))
-    cands = [np.nextafter(x, np.float32(-np.inf)), x, np.nextafter(x, np.float32(np.inf))]
-    return min(cands, key=lambda c: (abs(Fraction(float(c)) - exact), int(np.array(c).view(np.uint32)) & 1))
-
-
 F = np.float32
 
 
@@ -82,15 +95,14 @@ def unit_f32(u):
     return _i32_to_f32(u >> np.uint32(8)) * F(2.0**-24)
 
 
-LOG_C = [f32(s) for s in ("7.0376836292e-2", "-1.1514610310e-1", "1.1676998740e-1", "-1.2420140846e-1",
-                          "1.4249322787e-1", "-1.6668057665e-1", "2.0000714765e-1", "-2.4999993993e-1",
-                          "3.3333331174e-1")]
+LOG_C = _table("f32", "log", F)
+SQRT_HALF_F32 = np.uint32(SPEC["f32"]["sqrt_half_bits"])
 
 
 def log_reduce_f32(x):
-    ix = x.view(np.uint32) + np.uint32(0x3F800000 - 0x3F3504F3)
+    ix = x.view(np.uint32) + (np.uint32(0x3F800000) - SQRT_HALF_F32)
     k = _i32_to_f32((ix >> np.uint32(23)).astype(np.int32) - np.int32(0x7F))
-    f = ((ix & np.uint32(0x007FFFFF)) + np.uint32(0x3F3504F3)).view(np.float32) - F(1)
+    f = ((ix & np.uint32(0x007FFFFF)) + SQRT_HALF_F32).view(np.float32) - F(1)
     return k, f
 
 
@@ -108,15 +120,15 @@ def log_kf_f32(k, f):
     for c in LOG_C[2:]:
         y = y * f + c
     y = y * f * z
-    y = y + k * f32("-2.12194440e-4")
+    y = y + k * _table("f32", "ln2_lo", F)
     y = y - F(0.5) * z
     r = f + y
-    return r + k * f32("0.693359375")
+    return r + k * _table("f32", "ln2_hi", F)
 
 
-SIN_C = [f32(s) for s in ("-1.9515295891e-4", "8.3321608736e-3", "-1.6666654611e-1")]
-COS_C = [f32(s) for s in ("2.443315711809948e-5", "-1.388731625493765e-3", "4.166664568298827e-2")]
-PI_2_31 = F(float.fromhex("0x1.921fb6p-30"))  # pi / 2**31
+SIN_C = _table("f32", "sin", F)
+COS_C = _table("f32", "cos", F)
+PI_2_31 = _table("f32", "angle_scale", F)  # pi / 2**31
 
 
 def box_muller_f32(u1, u2):
@@ -143,10 +155,8 @@ def box_muller_f32(u1, u2):
     return z0, z1
 
 
-ERFINV_C = [f32(x) for x in ("2.81022636e-08", "3.43273939e-07", "-3.5233877e-06", "-4.39150654e-06",
-                              "0.00021858087", "-0.00125372503", "-0.00417768164", "0.246640727", "1.50140941")]
-ERFINV_T = [f32(x) for x in ("-0.000200214257", "0.000100950558", "0.00134934322", "-0.00367342844",
-                              "0.00573950773", "-0.0076224613", "0.00943887047", "1.00167406", "2.83297682")]
+ERFINV_C = _table("f32", "erfinv_central", F)
+ERFINV_T = _table("f32", "erfinv_tail", F)
 
 
 def _horner32(v, coefs):
@@ -159,11 +169,11 @@ def _horner32(v, coefs):
 def halfnormal_f32(q):
     """fi_v_halfnormal: sqrt(2) erfinv(1 - q) by Giles' polynomials."""
     w = -log_f32(q * (F(2) - q))
-    central = _horner32(w - F(2.5), ERFINV_C)
+    central = _horner32(w - _table("f32", "erfinv_central_shift", F), ERFINV_C)
     with np.errstate(invalid="ignore"):
-        tail = _horner32(np.sqrt(w) - F(3), ERFINV_T)
-    p = np.where(w >= F(5), tail, central)
-    return p * (F(1) - q) * f32("1.41421356")
+        tail = _horner32(np.sqrt(w) - _table("f32", "erfinv_tail_shift", F), ERFINV_T)
+    p = np.where(w >= _table("f32", "erfinv_tail_from", F), tail, central)
+    return p * (F(1) - q) * _table("f32", "sqrt2", F)
 
 
 def truncnorm_f32(key, stream, start, n, a, b, c, d, lo, hi):
@@ -210,10 +220,16 @@ def unit_f64(lo, hi):
     return (top * 2.0**26 + bot) * 2.0**-53
 
 
+SQRT_HALF_F64 = np.uint64(SPEC["f64"]["sqrt_half_bits"])
+LG = _table("f64", "log", float)  # fdlibm's Lg1 .. Lg7
+SIN64 = _table("f64", "sin", float)  # S1 .. S6
+COS64 = _table("f64", "cos", float)  # C1 .. C6
+
+
 def log_reduce_f64(x):
-    ix = x.view(np.uint64) + np.uint64(0x3FF0000000000000 - 0x3FE6A09E667F3BCD)
+    ix = x.view(np.uint64) + (np.uint64(0x3FF0000000000000) - SQRT_HALF_F64)
     k = ((ix >> np.uint64(52)) | np.uint64(0x4330000000000000)).view(np.float64) - (2.0**52 + 1023.0)
-    f = ((ix & np.uint64(0x000FFFFFFFFFFFFF)) + np.uint64(0x3FE6A09E667F3BCD)).view(np.float64) - 1.0
+    f = ((ix & np.uint64(0x000FFFFFFFFFFFFF)) + SQRT_HALF_F64).view(np.float64) - 1.0
     return k, f
 
 
@@ -222,11 +238,10 @@ def log_kf_f64(k, f):
     s = f / (2.0 + f)
     z = s * s
     w = z * z
-    t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01))
-    t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01 +
-                                              w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)))
+    t1 = w * (LG[1] + w * (LG[3] + w * LG[5]))
+    t2 = z * (LG[0] + w * (LG[2] + w * (LG[4] + w * LG[6])))
     R = t2 + t1
-    return s * (hfsq + R) + k * 1.90821492927058770002e-10 - hfsq + f + k * 6.93147180369123816490e-01
+    return s * (hfsq + R) + k * _table("f64", "ln2_lo", float) - hfsq + f + k * _table("f64", "ln2_hi", float)
 
 
 def log_f64(x):
@@ -236,15 +251,13 @@ def log_f64(x):
 def sin_kernel_f64(x):
     z = x * x
     v = z * x
-    r = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04 + z * (2.75573137070700676789e-06 + z * (
-        -2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)))
-    return x + v * (-1.66666666666666324348e-01 + z * r)
+    r = SIN64[1] + z * (SIN64[2] + z * (SIN64[3] + z * (SIN64[4] + z * SIN64[5])))
+    return x + v * (SIN64[0] + z * r)
 
 
 def cos_kernel_f64(x):
     z = x * x
-    r = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03 + z * (2.48015872894767294178e-05 + z * (
-        -2.75573143513906633035e-07 + z * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))))
+    r = z * (COS64[0] + z * (COS64[1] + z * (COS64[2] + z * (COS64[3] + z * (COS64[4] + z * COS64[5])))))
     hz = 0.5 * z
     w = 1.0 - hz
     return w + (((1.0 - w) - hz) + z * r)
@@ -263,7 +276,7 @@ def box_muller_f64(w0, w1, w2, w3):
     j = v >> np.uint32(30)
     rem = (((v & np.uint32(0x3FFFFFFF)).astype(np.int32) - np.int32(0x20000000)).astype(np.float64) * 2.0**21
            + (w2 >> np.uint32(11)).astype(np.int32).astype(np.float64))
-    a = rem * float.fromhex("0x1.921fb54442d18p-51")
+    a = rem * _table("f64", "angle_scale", float)
     s, c = sin_kernel_f64(a), cos_kernel_f64(a)
     odd = (j & np.uint32(1)).astype(bool)
     x, y = np.where(odd, s, c), np.where(odd, c, s)
@@ -279,18 +292,9 @@ def _poly7(r, c):
     return y
 
 
-AS241_A = (2509.0809287301226727, 33430.575583588128105, 67265.770927008700853, 45921.953931549871457,
-           13731.693765509461125, 1971.5909503065514427, 133.14166789178437745, 3.387132872796366608)
-AS241_B = (5226.495278852854561, 28729.085735721942674, 39307.89580009271061, 21213.794301586595867,
-           5394.1960214247511077, 687.1870074920579083, 42.313330701600911252, 1.0)
-AS241_C = (7.7454501427834140764e-4, 0.0227238449892691845833, 0.24178072517745061177, 1.27045825245236838258,
-           3.64784832476320460504, 5.7694972214606914055, 4.6303378461565452959, 1.42343711074968357734)
-AS241_D = (1.05075007164441684324e-9, 5.475938084995344946e-4, 0.0151986665636164571966, 0.14810397642748007459,
-           0.68976733498510000455, 1.6763848301838038494, 2.05319162663775882187, 1.0)
-AS241_E = (2.01033439929228813265e-7, 2.71155556874348757815e-5, 0.0012426609473880784386, 0.026532189526576123093,
-           0.29656057182850489123, 1.7848265399172913358, 5.4637849111641143699, 6.6579046435011037772)
-AS241_F = (2.04426310338993978564e-15, 1.4215117583164458887e-7, 1.8463183175100546818e-5, 7.868691311456132591e-4,
-           0.0148753612908506148525, 0.13692988092273580531, 0.59983220655588793769, 1.0)
+AS241_A, AS241_B, AS241_C, AS241_D, AS241_E, AS241_F = (_table("f64", f"ppnd_{t}", float) for t in "abcdef")
+PPND_SPLIT, PPND_SPLIT_SQ, PPND_MID, PPND_TAIL = (_table("f64", f"ppnd_{n}", float)
+                                                  for n in ("split", "split_sq", "mid_shift", "tail_from"))
 
 
 def ppnd_tail_f64(p):
@@ -298,15 +302,15 @@ def ppnd_tail_f64(p):
     p = np.asarray(p, dtype=np.float64)
     q = p - 0.5
     out = np.empty_like(p)
-    central = q >= -0.425
+    central = q >= -PPND_SPLIT
     qc = q[central]
-    r = 0.180625 - qc * qc
+    r = PPND_SPLIT_SQ - qc * qc
     out[central] = -(qc * _poly7(r, AS241_A) / _poly7(r, AS241_B))
     pt = p[~central]
     r = np.sqrt(-log_f64(pt))
-    near = r <= 5.0
-    rn = r[near] - 1.6
-    rf = r[~near] - 5.0
+    near = r <= PPND_TAIL
+    rn = r[near] - PPND_MID
+    rf = r[~near] - PPND_TAIL
     tail = np.empty_like(r)
     tail[near] = _poly7(rn, AS241_C) / _poly7(rn, AS241_D)
     tail[~near] = _poly7(rf, AS241_E) / _poly7(rf, AS241_F)

@@ -337,7 +337,7 @@ for kernel, kind, dt, extra, ptr in [
     found = sorted({m.group(0) for m in bad.finditer(ptx)})
     assert not found, (kernel.__name__, kind, dt, found)
     assert "mul.rn.f" in ptx, (kernel.__name__, kind, dt)
-    for m in (0xD2511F53, 0xCD9E8D57):  # Philox's products: 32 x 32 -> 64-bit multiplies (printed signed)
+    for m in (K.PHILOX_M0.value, K.PHILOX_M1.value):  # Philox's products: 32 x 32 -> 64-bit multiplies (printed signed)
         assert re.search(rf"mul\.wide\.u32\s+%rd\d+, %r\d+, ({m}|{m - 2**32});", ptx), (kernel.__name__, hex(m))
     if kernel is K._fill_contig and extra["SKIP"] == 0:
         assert "st.global.v" in ptx, ("stores not vectorized", kind, dt)

@@ -356,7 +356,7 @@ def _anderson_darling(x, cdf):
     return -n - np.sum((2 * i - 1) * (np.log(u) + np.log1p(-u[::-1]))) / n
 
 
-_HE = math.sqrt(2 / 100) / 0.87962566103423978
+_HE = math.sqrt(2 / 100) / stats.truncnorm(-2.0, 2.0).std()  # Keras' He normal: std / 0.8796
 # name: (draw, reference distribution, bounds of the output or None)
 FITS = {
     "uniform": (lambda dt: fastinit.uniform((N_FIT,), low=-1.0, high=3.0, dtype=dt, rng=17), stats.uniform(-1.0, 4.0),

@@ -36,23 +36,13 @@ import torch
 import triton
 import triton.language as tl
 
-# kinds and dtype codes of src/fi_core.h
-RAW, CONST, UNIFORM, NORMAL, TRUNCNORM, TRUNCNORM_F64 = 0, 1, 2, 3, 4, 5
-DT_U32, DT_F32, DT_F64, DT_F16, DT_BF16 = 0, 1, 2, 3, 4
+# the stream contract: kinds and dtype codes (RAW, ..., DT_U32, ...; K_* as
+# the kernels see them), the parameter words' layout (P_*), Philox's and the
+# transforms' constants, all generated from fastinit/_contract/stream.toml
+from ._constants import *  # noqa: F401,F403
 
-_W0, _W1 = 0x9E3779B9, 0xBB67AE85
 _MAXDIM = 8  # dimensions of the strided kernel after merging
-
-# the same, as the kernels see them
-K_RAW, K_UNIFORM, K_NORMAL, K_TRUNCNORM = tl.constexpr(RAW), tl.constexpr(UNIFORM), tl.constexpr(NORMAL), \
-    tl.constexpr(TRUNCNORM)
-K_U32, K_F32, K_F64, K_F16, K_BF16 = (tl.constexpr(v) for v in (DT_U32, DT_F32, DT_F64, DT_F16, DT_BF16))
 K_MAXDIM = tl.constexpr(_MAXDIM)
-
-# the params tensor (int64 words): stream (lo, hi), gbase (lo, hi), the
-# float64 bits of a, b, c, d, lo, hi, the 10 round keys (k0, k1), and for the
-# strided kernel shape, output strides and global strides (K_MAXDIM each)
-P_STREAM, P_GBASE, P_FLOATS, P_KEYS, P_LAYOUT = (tl.constexpr(v) for v in (0, 2, 4, 10, 30))
 
 
 @triton.jit
@@ -69,12 +59,12 @@ def _u32(x, v: tl.constexpr):
 def _philox(c0, c1, c2, c3, P):
     """Philox4x32-10 (src/philox.h); round keys precomputed in P."""
     W = _words(P)
-    for r in tl.static_range(10):
+    for r in tl.static_range(PHILOX_ROUNDS):
         k0 = tl.load(W + 2 * (P_KEYS + 2 * r))
         k1 = tl.load(W + 2 * (P_KEYS + 2 * r + 1))
         # a 32 x 32 -> 64-bit product gives both halves in one widening multiply
-        p0 = c0.to(tl.uint64) * 0xD2511F53
-        p1 = c2.to(tl.uint64) * 0xCD9E8D57
+        p0 = c0.to(tl.uint64) * PHILOX_M0
+        p1 = c2.to(tl.uint64) * PHILOX_M1
         c0, c1, c2, c3 = (p1 >> 32).to(tl.uint32) ^ c1 ^ k0, p1.to(tl.uint32), (p0 >> 32).to(tl.uint32) ^ c3 ^ k1, \
             p0.to(tl.uint32)
     return c0, c1, c2, c3
@@ -116,9 +106,9 @@ def _unit31(u):
 @triton.jit
 def _log_reduce(x):
     """fi_v_log_reduce: x = 2^k (1 + f)."""
-    ix = x.to(tl.uint32, bitcast=True) + (0x3f800000 - 0x3f3504f3)
+    ix = x.to(tl.uint32, bitcast=True) + (0x3f800000 - F32_SQRT_HALF_BITS)
     k = ((ix >> 23).to(tl.int32) - 0x7f).to(tl.float32)
-    f = ((ix & 0x007fffff) + 0x3f3504f3).to(tl.float32, bitcast=True) - 1.0
+    f = ((ix & 0x007fffff) + F32_SQRT_HALF_BITS).to(tl.float32, bitcast=True) - 1.0
     return k, f
 
 
@@ -126,19 +116,19 @@ def _log_reduce(x):
 def _log_kf(k, f):
     """fi_v_log_kf: Cephes' logf polynomial."""
     z = f * f
-    y = 7.0376836292e-2 * f + -1.1514610310e-1
-    y = y * f + 1.1676998740e-1
-    y = y * f + -1.2420140846e-1
-    y = y * f + 1.4249322787e-1
-    y = y * f + -1.6668057665e-1
-    y = y * f + 2.0000714765e-1
-    y = y * f + -2.4999993993e-1
-    y = y * f + 3.3333331174e-1
+    y = F32_LOG_0 * f + F32_LOG_1
+    y = y * f + F32_LOG_2
+    y = y * f + F32_LOG_3
+    y = y * f + F32_LOG_4
+    y = y * f + F32_LOG_5
+    y = y * f + F32_LOG_6
+    y = y * f + F32_LOG_7
+    y = y * f + F32_LOG_8
     y = y * f * z
-    y = y + k * -2.12194440e-4
+    y = y + k * F32_LN2_LO
     y = y - 0.5 * z
     r = f + y
-    return r + k * 0.693359375
+    return r + k * F32_LN2_HI
 
 
 @triton.jit
@@ -156,14 +146,14 @@ def _box_muller(u1, u2):
     v = u2 + 0x20000000
     j = v >> 30
     # m = (v & 0x3fffffff) - 0x20000000 is u2's low 30 bits, signed; 4 m = int32(u2 << 2) converts
-    # to exactly 4 float(m), so 4 m times pi / 2^33 rounds as m times pi / 2^31 (0x1.921fb6p-30)
-    a = (u2 << 2).to(tl.int32, bitcast=True).to(tl.float32) * 3.657295299941409e-10  # 0x1.921fb6p-32
+    # to exactly 4 float(m), so 4 m times angle_scale / 4 rounds as m times angle_scale (pi / 2^31)
+    a = (u2 << 2).to(tl.int32, bitcast=True).to(tl.float32) * (F32_ANGLE_SCALE * 0.25)
     a2 = a * a
-    s = -1.9515295891e-4 * a2 + 8.3321608736e-3
-    s = s * a2 + -1.6666654611e-1
+    s = F32_SIN_0 * a2 + F32_SIN_1
+    s = s * a2 + F32_SIN_2
     s = s * a2 * a + a
-    c = 2.443315711809948e-5 * a2 + -1.388731625493765e-3
-    c = c * a2 + 4.166664568298827e-2
+    c = F32_COS_0 * a2 + F32_COS_1
+    c = c * a2 + F32_COS_2
     c = c * a2 * a2
     c = c - 0.5 * a2 + 1.0
     odd = (j & 1) != 0
@@ -176,28 +166,28 @@ def _box_muller(u1, u2):
 
 @triton.jit
 def _erfinv_central(w):
-    v = w - 2.5
-    p = 2.81022636e-08 * v + 3.43273939e-07
-    p = p * v + -3.5233877e-06
-    p = p * v + -4.39150654e-06
-    p = p * v + 0.00021858087
-    p = p * v + -0.00125372503
-    p = p * v + -0.00417768164
-    p = p * v + 0.246640727
-    return p * v + 1.50140941
+    v = w - F32_ERFINV_CENTRAL_SHIFT
+    p = F32_ERFINV_CENTRAL_0 * v + F32_ERFINV_CENTRAL_1
+    p = p * v + F32_ERFINV_CENTRAL_2
+    p = p * v + F32_ERFINV_CENTRAL_3
+    p = p * v + F32_ERFINV_CENTRAL_4
+    p = p * v + F32_ERFINV_CENTRAL_5
+    p = p * v + F32_ERFINV_CENTRAL_6
+    p = p * v + F32_ERFINV_CENTRAL_7
+    return p * v + F32_ERFINV_CENTRAL_8
 
 
 @triton.jit
 def _erfinv_tail(w):
-    v = tl.sqrt_rn(w) - 3.0
-    p = -0.000200214257 * v + 0.000100950558
-    p = p * v + 0.00134934322
-    p = p * v + -0.00367342844
-    p = p * v + 0.00573950773
-    p = p * v + -0.0076224613
-    p = p * v + 0.00943887047
-    p = p * v + 1.00167406
-    return p * v + 2.83297682
+    v = tl.sqrt_rn(w) - F32_ERFINV_TAIL_SHIFT
+    p = F32_ERFINV_TAIL_0 * v + F32_ERFINV_TAIL_1
+    p = p * v + F32_ERFINV_TAIL_2
+    p = p * v + F32_ERFINV_TAIL_3
+    p = p * v + F32_ERFINV_TAIL_4
+    p = p * v + F32_ERFINV_TAIL_5
+    p = p * v + F32_ERFINV_TAIL_6
+    p = p * v + F32_ERFINV_TAIL_7
+    return p * v + F32_ERFINV_TAIL_8
 
 
 @triton.jit
@@ -217,7 +207,7 @@ def _tn_q(u, c, d):
 @triton.jit
 def _tn_finish(z, q, lower):
     """fi_v_halfnormal_finish and fi_v_negate_where."""
-    h = z * (1.0 - q) * 1.41421356
+    h = z * (1.0 - q) * F32_SQRT2
     return _flip_sign(h, tl.where(lower, _u32(z, 0x80000000), _u32(z, 0)))
 
 
@@ -226,7 +216,7 @@ def _truncnorm_z32(u, c, d):
     """Phi^-1(p) in float32 for the one-word truncated normal (the erfinv
     tail polynomial where w >= 5, else the central one)."""
     q, lower, w = _tn_q(u, c, d)
-    z = tl.where(w >= 5.0, _erfinv_tail(w), _erfinv_central(w))
+    z = tl.where(w >= F32_ERFINV_TAIL_FROM, _erfinv_tail(w), _erfinv_central(w))
     return _tn_finish(z, q, lower)
 
 
@@ -263,9 +253,9 @@ def _unit_f64(lo, hi):
 
 @triton.jit
 def _log_reduce_f64(x):
-    ix = x.to(tl.uint64, bitcast=True) + (0x3ff0000000000000 - 0x3fe6a09e667f3bcd)
+    ix = x.to(tl.uint64, bitcast=True) + (0x3ff0000000000000 - F64_SQRT_HALF_BITS)
     k = ((ix >> 52) | 0x4330000000000000).to(tl.float64, bitcast=True) - 4503599627371519.0  # 2^52 + 1023
-    f = ((ix & 0x000fffffffffffff) + 0x3fe6a09e667f3bcd).to(tl.float64, bitcast=True) - 1.0
+    f = ((ix & 0x000fffffffffffff) + F64_SQRT_HALF_BITS).to(tl.float64, bitcast=True) - 1.0
     return k, f
 
 
@@ -276,11 +266,10 @@ def _log_kf_f64(k, f):
     s = f / (2.0 + f)
     z = s * s
     w = z * z
-    t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01))
-    t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01 +
-                                             w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)))
+    t1 = w * (F64_LOG_1 + w * (F64_LOG_3 + w * F64_LOG_5))
+    t2 = z * (F64_LOG_0 + w * (F64_LOG_2 + w * (F64_LOG_4 + w * F64_LOG_6)))
     R = t2 + t1
-    return s * (hfsq + R) + k * 1.90821492927058770002e-10 - hfsq + f + k * 6.93147180369123816490e-01
+    return s * (hfsq + R) + k * F64_LN2_LO - hfsq + f + k * F64_LN2_HI
 
 
 @triton.jit
@@ -299,35 +288,29 @@ def _ppnd_tail_f64(p):
     """fi_ppnd_tail_f64: -Phi^-1(p) for p in (0, 1/2] (AS 241); all three
     branches computed, the one the C code takes selected."""
     q = p - 0.5
-    r = 0.180625 - q * q
-    num = _poly7(r, 2509.0809287301226727, 33430.575583588128105, 67265.770927008700853,
-                 45921.953931549871457, 13731.693765509461125, 1971.5909503065514427,
-                 133.14166789178437745, 3.387132872796366608)
-    den = _poly7(r, 5226.495278852854561, 28729.085735721942674, 39307.89580009271061,
-                 21213.794301586595867, 5394.1960214247511077, 687.1870074920579083,
-                 42.313330701600911252, 1.0)
+    r = F64_PPND_SPLIT_SQ - q * q
+    num = _poly7(r, F64_PPND_A_0, F64_PPND_A_1, F64_PPND_A_2, F64_PPND_A_3,
+                 F64_PPND_A_4, F64_PPND_A_5, F64_PPND_A_6, F64_PPND_A_7)
+    den = _poly7(r, F64_PPND_B_0, F64_PPND_B_1, F64_PPND_B_2, F64_PPND_B_3,
+                 F64_PPND_B_4, F64_PPND_B_5, F64_PPND_B_6, F64_PPND_B_7)
     central = -(q * num / den)
     k, f = _log_reduce_f64(p)
     t = tl.sqrt(-_log_kf_f64(k, f))
-    r1 = t - 1.6
-    mid = (
-        _poly7(r1, 7.7454501427834140764e-4, 0.0227238449892691845833, 0.24178072517745061177,
-               1.27045825245236838258, 3.64784832476320460504, 5.7694972214606914055,
-               4.6303378461565452959, 1.42343711074968357734) /
-        _poly7(r1, 1.05075007164441684324e-9, 5.475938084995344946e-4, 0.0151986665636164571966,
-               0.14810397642748007459, 0.68976733498510000455, 1.6763848301838038494,
-               2.05319162663775882187, 1.0))
-    r2 = t - 5.0
-    far = (
-        _poly7(r2, 2.01033439929228813265e-7, 2.71155556874348757815e-5, 0.0012426609473880784386,
-               0.026532189526576123093, 0.29656057182850489123, 1.7848265399172913358,
-               5.4637849111641143699, 6.6579046435011037772) /
-        _poly7(r2, 2.04426310338993978564e-15, 1.4215117583164458887e-7, 1.8463183175100546818e-5,
-               7.868691311456132591e-4, 0.0148753612908506148525, 0.13692988092273580531,
-               0.59983220655588793769, 1.0))
+    r1 = t - F64_PPND_MID_SHIFT
+    mid = (_poly7(r1, F64_PPND_C_0, F64_PPND_C_1, F64_PPND_C_2, F64_PPND_C_3,
+               F64_PPND_C_4, F64_PPND_C_5, F64_PPND_C_6, F64_PPND_C_7) /
+           _poly7(r1, F64_PPND_D_0, F64_PPND_D_1, F64_PPND_D_2, F64_PPND_D_3,
+               F64_PPND_D_4, F64_PPND_D_5, F64_PPND_D_6, F64_PPND_D_7))
+    r2 = t - F64_PPND_TAIL_FROM
+    far = (_poly7(r2, F64_PPND_E_0, F64_PPND_E_1, F64_PPND_E_2, F64_PPND_E_3,
+               F64_PPND_E_4, F64_PPND_E_5, F64_PPND_E_6, F64_PPND_E_7) /
+           _poly7(r2, F64_PPND_F_0, F64_PPND_F_1, F64_PPND_F_2, F64_PPND_F_3,
+               F64_PPND_F_4, F64_PPND_F_5, F64_PPND_F_6, F64_PPND_F_7))
     # a Python float in a comparison or a where() becomes a float32 constant
-    # (-0.425 would turn into -0.42500001192...): float64 constants explicitly
-    return tl.where(q >= tl.full(q.shape, -0.425, tl.float64), central, tl.where(t <= 5.0, mid, far))
+    # (the split would be rounded to float32): float64 constants explicitly
+    split = tl.full(q.shape, -F64_PPND_SPLIT, tl.float64)
+    tail_from = tl.full(q.shape, F64_PPND_TAIL_FROM, tl.float64)
+    return tl.where(q >= split, central, tl.where(t <= tail_from, mid, far))
 
 
 @triton.jit
@@ -345,17 +328,14 @@ def _truncnorm_z_f64(x, c, d):
 def _sin_kernel(x):
     z = x * x
     v = z * x
-    r = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04 + z * (
-        2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)))
-    return x + v * (-1.66666666666666324348e-01 + z * r)
+    r = F64_SIN_1 + z * (F64_SIN_2 + z * (F64_SIN_3 + z * (F64_SIN_4 + z * F64_SIN_5)))
+    return x + v * (F64_SIN_0 + z * r)
 
 
 @triton.jit
 def _cos_kernel(x):
     z = x * x
-    r = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03 + z * (
-        2.48015872894767294178e-05 + z * (-2.75573143513906633035e-07 + z * (
-            2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))))
+    r = z * (F64_COS_0 + z * (F64_COS_1 + z * (F64_COS_2 + z * (F64_COS_3 + z * (F64_COS_4 + z * F64_COS_5)))))
     hz = 0.5 * z
     w = 1.0 - hz
     return w + (((1.0 - w) - hz) + z * r)
@@ -371,7 +351,7 @@ def _box_muller_f64(w0, w1, w2, w3):
     j = v >> 30
     rem = ((v & 0x3fffffff).to(tl.int32) - 0x20000000).to(tl.float64) * 2097152.0 + (w2 >> 11).to(
         tl.int32).to(tl.float64)
-    a = rem * 6.975736996017264e-16  # pi / 2^52
+    a = rem * F64_ANGLE_SCALE  # pi / 2^52
     s = _sin_kernel(a)
     c = _cos_kernel(a)
     odd = (j & 1) != 0
@@ -538,11 +518,11 @@ def _run_values(b, P, KIND: tl.constexpr, DT: tl.constexpr, BLOCK: tl.constexpr)
             z1 = _erfinv_central(x1)
             z2 = _erfinv_central(x2)
             z3 = _erfinv_central(x3)
-            if tl.max(tl.maximum(tl.maximum(x0, x1), tl.maximum(x2, x3)), axis=0) >= 5.0:
-                z0 = tl.where(x0 >= 5.0, _erfinv_tail(x0), z0)
-                z1 = tl.where(x1 >= 5.0, _erfinv_tail(x1), z1)
-                z2 = tl.where(x2 >= 5.0, _erfinv_tail(x2), z2)
-                z3 = tl.where(x3 >= 5.0, _erfinv_tail(x3), z3)
+            if tl.max(tl.maximum(tl.maximum(x0, x1), tl.maximum(x2, x3)), axis=0) >= F32_ERFINV_TAIL_FROM:
+                z0 = tl.where(x0 >= F32_ERFINV_TAIL_FROM, _erfinv_tail(x0), z0)
+                z1 = tl.where(x1 >= F32_ERFINV_TAIL_FROM, _erfinv_tail(x1), z1)
+                z2 = tl.where(x2 >= F32_ERFINV_TAIL_FROM, _erfinv_tail(x2), z2)
+                z3 = tl.where(x3 >= F32_ERFINV_TAIL_FROM, _erfinv_tail(x3), z3)
             v0 = _clamp(a + s * _tn_finish(z0, q0, l0), lo, hi)
             v1 = _clamp(a + s * _tn_finish(z1, q1, l1), lo, hi)
             v2 = _clamp(a + s * _tn_finish(z2, q2, l2), lo, hi)
@@ -665,8 +645,8 @@ def _merge(shape, ostrides, gstrides):
 def _key_schedule(key):
     out = []
     k0, k1 = key[0] & 0xFFFFFFFF, key[1] & 0xFFFFFFFF
-    for r in range(10):
-        out += [(k0 + r * _W0) & 0xFFFFFFFF, (k1 + r * _W1) & 0xFFFFFFFF]
+    for r in range(PHILOX_ROUNDS.value):
+        out += [(k0 + r * PHILOX_W0) & 0xFFFFFFFF, (k1 + r * PHILOX_W1) & 0xFFFFFFFF]
     return out
 
 

@@ -28,7 +28,7 @@ fi
 $PY -m pip install --no-build-isolation --no-deps . >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 cd /tmp  # import the installed package, not the source folder
 {
-  $PY -c "import fastinit; fastinit.show_config(); from fastinit import _threads; print('cpu_limit', _threads.cpu_limit(), 'quota', _threads._QUOTA)"
+  $PY -c "import fastinit; fastinit.show_config(); from fastinit._backends import threads as _threads; print('cpu_limit', _threads.cpu_limit(), 'quota', _threads._QUOTA)"
   lscpu 2>/dev/null | grep -E "Model name|^CPU\(s\)|Thread|Socket|NUMA|L3|Flags" | cut -c1-300
 } >"$OUT/config.txt" 2>&1
 cat "$OUT/config.txt"
@@ -46,7 +46,7 @@ import fastinit
 n = 1 << 28
 w = np.zeros((n // 1024, 1024), np.float32)
 g = fastinit.default_rng(0)
-counts = [t for t in (1, 2, 4, 8, 16, 32, 64) if t <= fastinit._threads.cpu_limit()]
+counts = [t for t in (1, 2, 4, 8, 16, 32, 64) if t <= fastinit._backends.threads.cpu_limit()]
 for kind in ("he_uniform", "he_normal"):
     for t in counts:
         fastinit.set_num_threads(t)
@@ -61,7 +61,7 @@ timeout 60 $PY - >"$OUT/small.txt" 2>&1 <<'EOF'
 import statistics, time
 import numpy as np
 import fastinit
-from fastinit import _threads
+from fastinit._backends import threads as _threads
 full = _threads.cpu_limit()
 g = fastinit.default_rng(0)
 for n in (1 << 15, 1 << 16, 1 << 18, 1 << 21):

@@ -21,7 +21,9 @@ import time
 import numpy as np
 
 import fastinit
-from fastinit import _core, _engine, _simd
+from fastinit._initializers import draws as _engine
+from fastinit._backends import simd as _simd
+from fastinit import _core
 
 
 def _round_robin(fns, repeat):
@@ -57,7 +59,7 @@ def main():
 
     def store():  # a constant with plain stores (flags 0), on the fill's threads
         _core.fill(x, _engine.CONST, dt, 1.0, 0.0, 0.0, 0.0, -np.inf, np.inf, 0, 0, 0, 0, None,
-                   fastinit._threads.threads_for(n), _simd.current(), 0, 0)
+                   fastinit._backends.threads.threads_for(n), _simd.current(), 0, 0)
 
     methods = [("store", store), ("zeros", lambda: fastinit.zeros(out=x)),
                ("he_uniform", lambda: g.he_uniform(out=w)), ("he_normal", lambda: g.he_normal(out=w))]

@@ -31,7 +31,7 @@ import triton  # noqa: E402
 from triton.backends.compiler import GPUTarget  # noqa: E402
 from triton.compiler import ASTSource  # noqa: E402
 
-from fastinit._gpu import _kernels as K  # noqa: E402
+from fastinit._backends import triton_kernels as K  # noqa: E402
 
 TARGET = GPUTarget("cuda", 90, 32)
 POINTER = {K.DT_U32: "*i32", K.DT_F32: "*fp32", K.DT_F64: "*fp64", K.DT_F16: "*i16", K.DT_BF16: "*i16"}
@@ -78,7 +78,7 @@ def count(compiled) -> collections.Counter:
 
 def cases():
     """(label, fill, kernel, constants, 16-byte aligned arguments, warps,
-    elements a thread writes), as fastinit._gpu._kernels._launch makes them."""
+    elements a thread writes), as fastinit._backends.triton_kernels._launch makes them."""
     warps = K.CONFIG["num_warps"]
     for name, kind, dt in CASES:
         per = 2 if dt == K.DT_F64 else 4

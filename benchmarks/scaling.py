@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 import fastinit
-from fastinit import _simd
+from fastinit._backends import simd as _simd
 
 
 def _median_rate(fn, n, repeat):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit import _threads
+from fastinit._backends import threads as _threads
 
 N = 1 << 24  # float32 elements: 64 MiB, far beyond the caches
 SMALL = 4096  # a bias vector

@@ -28,17 +28,17 @@ except ImportError as exc:  # pragma: no cover - depends on how Python was start
             name=__name__ + "._core",
         ) from exc
     raise
-from ._api import *  # noqa: F403 - the initializers
-from ._api import __all__ as _initializers
-from ._config import show_config
-from ._generator import Generator, default_rng
-from ._threads import get_num_threads, set_num_threads
+from ._initializers.functions import *  # noqa: F403 - the initializers
+from ._initializers.functions import __all__ as _initializer_names
+from ._tools.config import show_config
+from ._initializers.generator import Generator, default_rng
+from ._backends.threads import get_num_threads, set_num_threads
 from .model import init_model
 
 __version__ = "0.1.0"
 
 __all__ = [
-    *_initializers,
+    *_initializer_names,
     "STREAM_VERSION",
     "Generator",
     "default_rng",

@@ -45,7 +45,7 @@ def check_output_file(parser, path, flag: str) -> None:
     """Refuse, through parser.error, an output file the command could not
     write (no folder, a folder, not writable); a device or FIFO is fine,
     as for a shell redirect (these outputs are written with a plain open)."""
-    from ._safetensors import check_destination
+    from ._io.safetensors import check_destination
 
     try:
         check_destination(path, flag)
@@ -93,11 +93,11 @@ def physical_memory() -> int | None:
 
 def _run(cmd: str, rest: list) -> int:
     if cmd == "bench":
-        from ._bench import main as bench
+        from ._tools.bench import main as bench
 
         return bench(rest)
     if cmd == "init-model":
-        from ._cli_model import main as init_model
+        from ._tools.cli_model import main as init_model
 
         return init_model(rest)
     if cmd == "diagnose":
@@ -106,7 +106,7 @@ def _run(cmd: str, rest: list) -> int:
         return diagnose(rest)
     import argparse
 
-    from ._config import show_config
+    from ._tools.config import show_config
 
     argparse.ArgumentParser(prog="fastinit config",
                             description="Print the version, stream version, compiler, OpenMP runtime, "

@@ -29,7 +29,7 @@ import operator
 
 import numpy as np
 
-from ._gpu import DeviceBuffer  # a tensor on a GPU as out= (imports neither torch nor Triton)
+from ._backends.cuda import DeviceBuffer  # a tensor on a GPU as out= (imports neither torch nor Triton)
 
 _MAXDIM = 64
 _U64 = 1 << 64

@@ -23,10 +23,10 @@ import math
 
 import numpy as np
 
-from . import _api
+from ._initializers import functions as _functions
 from . import _validate as V
-from ._generator import as_generator
-from ._initializers import DETERMINISTIC_INITIALIZERS, RANDOM_INITIALIZERS
+from ._initializers.generator import as_generator
+from ._initializers.methods import DETERMINISTIC_INITIALIZERS, RANDOM_INITIALIZERS
 
 __all__ = ["uniform", "normal", *RANDOM_INITIALIZERS, *DETERMINISTIC_INITIALIZERS]
 
@@ -91,5 +91,5 @@ def _make(name, fn, random: bool):
     return initializer
 
 
-globals().update({name: _make(name, getattr(_api, name), True) for name in ("uniform", "normal", *RANDOM_INITIALIZERS)})
+globals().update({name: _make(name, getattr(_functions, name), True) for name in ("uniform", "normal", *RANDOM_INITIALIZERS)})
 globals().update({name: _make(name, fn, False) for name, fn in DETERMINISTIC_INITIALIZERS.items()})

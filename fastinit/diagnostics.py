@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _api
-from ._generator import as_generator, default_rng
+from ._initializers import functions as _functions
+from ._initializers.generator import as_generator, default_rng
 
 ACTIVATIONS = ("linear", "tanh", "sigmoid", "relu", "leaky_relu", "selu")
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
@@ -60,14 +60,14 @@ def _initializer(init):
         except ValueError:
             raise ValueError(f"init {init!r}: {arg!r} is not a number") from None
         if name == "normal":
-            return init, lambda shape, rng, stream: _api.normal(shape, mean=0.0, std=x, rng=rng, stream=stream, dtype=np.float64)
+            return init, lambda shape, rng, stream: _functions.normal(shape, mean=0.0, std=x, rng=rng, stream=stream, dtype=np.float64)
         if name == "uniform":
-            return init, lambda shape, rng, stream: _api.uniform(shape, low=-x, high=x, rng=rng, stream=stream,
+            return init, lambda shape, rng, stream: _functions.uniform(shape, low=-x, high=x, rng=rng, stream=stream,
                                                                  dtype=np.float64)
         if name == "constant":
-            return init, lambda shape, rng, stream: _api.constant(shape, value=x, dtype=np.float64)
+            return init, lambda shape, rng, stream: _functions.constant(shape, value=x, dtype=np.float64)
         raise ValueError(f"init {init!r}: only normal:STD, uniform:LIMIT and constant:VALUE take a number")
-    fn = getattr(_api, name, None)
+    fn = getattr(_functions, name, None)
     if fn is None or name in ("calculate_gain", "compute_fans"):
         raise ValueError(f"unknown initializer {init!r}")
     if name in ("zeros", "ones", "eye", "identity"):

@@ -25,18 +25,18 @@ import time
 
 import numpy as np
 
-from . import _api
+from ._initializers import functions as _functions
 from . import _validate as V
-from ._generator import as_generator
-from ._presets import PRESETS
-from ._checkpoint import Checkpoint, read_header
+from ._initializers.generator import as_generator
+from ._initializers.presets import PRESETS
+from ._io.checkpoint import Checkpoint, read_header
 from ._contract.constants import WINDOW_BYTES
-from ._safetensors import Entry, Writer, check_destination, layout, check_free_space, folder_lock, sync_dir, write_atomic
+from ._io.safetensors import (Entry, Writer, check_destination, layout, check_free_space, folder_lock, sync_dir, write_atomic)
 
 __all__ = ["init_model", "load_spec", "parse_init", "PRESETS"]
 
 DEFAULT_RULE = "normal(std=0.02)"
-_INITS = {name: getattr(_api, name) for name in _api.__all__ if name not in ("calculate_gain", "compute_fans")}
+_INITS = {name: getattr(_functions, name) for name in _functions.__all__ if name not in ("calculate_gain", "compute_fans")}
 _DETERMINISTIC = ("zeros", "ones", "constant", "eye", "identity", "dirac")
 
 

@@ -18,7 +18,8 @@ from features import need, required  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 import fastinit  # noqa: E402
-from fastinit import _simd, _threads  # noqa: E402
+from fastinit._backends import simd as _simd  # noqa: E402
+from fastinit._backends import threads as _threads
 
 # Property tests: derandomized (the same examples on every run, so CI is
 # reproducible); --hypothesis-profile=long runs 5000 examples each.

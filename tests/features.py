@@ -30,7 +30,8 @@ def required() -> set[str]:
 
 def have(feature: str) -> bool:
     """Whether this build (and, for a SIMD path, this CPU) has the feature."""
-    from fastinit import _core, _simd
+    from fastinit._backends import simd as _simd
+    from fastinit import _core
 
     if feature == "openmp":
         return bool(_core.openmp_version())

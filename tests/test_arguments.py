@@ -13,7 +13,7 @@ from numpy.lib.stride_tricks import as_strided
 
 import fastinit
 from fastinit import _validate as V
-from fastinit._initializers import DETERMINISTIC_INITIALIZERS
+from fastinit._initializers.methods import DETERMINISTIC_INITIALIZERS
 
 SENTINEL = 1234.5
 ml_dtypes = pytest.importorskip("ml_dtypes")
@@ -311,7 +311,7 @@ def test_overlap_rule():
 
 def test_overlapping_device_buffer_is_refused():
     torch = pytest.importorskip("torch")
-    from fastinit._gpu import DeviceBuffer
+    from fastinit._backends.cuda import DeviceBuffer
 
     with pytest.raises(ValueError, match="out has overlapping elements"):
         V.check_output(DeviceBuffer(torch.zeros(3).expand(4, 3)), np.dtype(np.float32), None, "he_normal")

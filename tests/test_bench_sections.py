@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from fastinit import _bench, _simd, _threads
+from fastinit._tools import bench as _bench
+from fastinit._backends import simd as _simd
+from fastinit._backends import threads as _threads
 
 SIZE = 1 << 12
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit._checkpoint import Checkpoint, read_header
+from fastinit._io.checkpoint import Checkpoint, read_header
 
 safetensors = pytest.importorskip("safetensors")
 from safetensors import safe_open  # noqa: E402

@@ -47,7 +47,7 @@ def test_bench_small_via_console_script(tmp_path):
 
 
 def test_bench_rss_can_be_skipped():
-    from fastinit import _bench
+    from fastinit._tools import bench as _bench
 
     assert _bench.default_rss_size(1 << 26) == 1 << 30
     assert _bench.default_rss_size(1 << 40) == 1 << 30
@@ -56,7 +56,7 @@ def test_bench_rss_can_be_skipped():
 
 
 def test_round_robin_reports_the_spread():
-    from fastinit import _bench
+    from fastinit._tools import bench as _bench
 
     calls = []
 
@@ -78,7 +78,7 @@ def test_unknown_command_fails(tmp_path):
 
 def test_forced_simd_path_from_environment(tmp_path):
     env_ok = {"FASTINIT_SIMD": "generic"}
-    code = "import fastinit; from fastinit import _simd; print(_simd.current_name())"
+    code = "import fastinit; from fastinit._backends import simd as _simd; print(_simd.current_name())"
     p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                        env={**_env(), **env_ok})
     assert p.stdout.strip() == "generic"

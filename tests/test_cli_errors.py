@@ -8,7 +8,8 @@ import sys
 import pytest
 
 import fastinit.__main__ as cli
-from fastinit import _bench, diagnostics
+from fastinit._tools import bench as _bench
+from fastinit import diagnostics
 
 GiB = 2**30
 
@@ -190,7 +191,7 @@ def test_out_of_memory_during_the_run_is_one_error(monkeypatch, capsys):
 def test_the_last_resort_memory_guard(monkeypatch, capsys):
     """A MemoryError no command handled is one line, exit status 1; any
     other exception is a bug and still shows as one."""
-    import fastinit._cli_model as model_cli
+    import fastinit._tools.cli_model as model_cli
 
     def oom(argv):
         raise MemoryError("Unable to allocate 12.0 GiB for an array")

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 import reference as R
-from fastinit import _core, _engine
+from fastinit._initializers import draws as _engine
+from fastinit import _core
 from fastinit._contract import constants as C
 from fastinit._contract import generate as G
 
@@ -53,7 +54,7 @@ def test_a_changed_coefficient_makes_every_generated_file_stale(tmp_path):
     assert G.stale(str(tmp_path)) == []
     spec = G.load()
     spec["f32"]["log"][3][0] = "-0x1.fcbaa0p-4"  # one ulp-ish away
-    assert set(G.stale(str(tmp_path), spec)) == {"src/fi_contract.h", "fastinit/_gpu/_constants.py"}
+    assert set(G.stale(str(tmp_path), spec)) == {"src/fi_contract.h", "fastinit/_backends/triton_constants.py"}
     spec = G.load()
     spec["kinds"][2]["name"] = "uniform2"
     assert set(G.stale(str(tmp_path), spec)) == set(G.OUTPUTS)
@@ -99,7 +100,8 @@ def test_the_python_layer_uses_the_specs_codes():
         assert _engine.words_per_element(dt) == SPEC["dtypes"][code]["words_per_element"]
     assert _engine.TRUNCATED_STD == float.fromhex(SPEC["policy"]["truncated_std"][0])
     assert _engine.FLOAT32_TRUNCNORM_MASS == float.fromhex(SPEC["policy"]["float32_truncnorm_mass"][0])
-    from fastinit import _safetensors, _threads
+    from fastinit._io import safetensors as _safetensors
+    from fastinit._backends import threads as _threads
 
     assert _safetensors.WINDOW == SPEC["stream"]["window_bytes"]
     assert _threads._BLOCK == SPEC["stream"]["engine_block"]
@@ -107,7 +109,7 @@ def test_the_python_layer_uses_the_specs_codes():
 
 def test_the_triton_constants_are_the_specs():
     pytest.importorskip("triton")
-    from fastinit._gpu import _constants as T
+    from fastinit._backends import triton_constants as T
 
     for section in ("f32", "f64"):
         for name, values in G.coefficients(SPEC, section):

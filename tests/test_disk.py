@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit import _checkpoint, model
-from fastinit._checkpoint import read_header
+from fastinit._io import checkpoint as _checkpoint
+from fastinit import model
+from fastinit._io.checkpoint import read_header
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
@@ -185,7 +186,7 @@ def test_a_stale_named_temp_is_removed_by_the_next_writer(tmp_path):
     # what a SIGKILLed writer leaves where the filesystem has no O_TMPFILE
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    from fastinit._safetensors import _host
+    from fastinit._io.safetensors import _host
 
     host = _host()
     stale = tmp_path / f".m.safetensors.{host}.{dead.pid}.0123abcd.fastinit-tmp"
@@ -246,7 +247,7 @@ def _round_to_bits(x, bits):
 
 
 def _write_checkpoint(path, arrays):
-    from fastinit._safetensors import Entry, Writer
+    from fastinit._io.safetensors import Entry, Writer
 
     entries = [Entry(k, v.shape, v.dtype) for k, v in arrays.items()]
     with Writer(path, entries) as w:

@@ -63,7 +63,7 @@ GENERATOR_METHODS = {"random": (), "uniform": (-2.0, 3.0), "standard_normal": ()
 
 
 def _initializer_fills():
-    from fastinit._api import __all__ as names
+    from fastinit._initializers.functions import __all__ as names
 
     out = {}
     for name in names:
@@ -94,7 +94,7 @@ def _initializer_fills():
 
 
 def test_every_initializer_is_pinned():
-    from fastinit._api import __all__ as names
+    from fastinit._initializers.functions import __all__ as names
 
     pinned = set(json.loads(GOLDEN.read_text())["sha256"])
     for name in names:

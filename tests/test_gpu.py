@@ -1,4 +1,4 @@
-"""The GPU path (fastinit._gpu, Triton kernels) equals the CPU fill bit for bit.
+"""The GPU path (fastinit._backends.cuda, Triton kernels) equals the CPU fill bit for bit.
 
 With a CUDA device the kernels run on it; without one they run in Triton's
 interpreter (TRITON_INTERPRET=1, NumPy on the CPU) on CPU tensors, so CI
@@ -22,10 +22,10 @@ if not CUDA and "triton" not in sys.modules:  # Triton reads this when first imp
     os.environ["TRITON_INTERPRET"] = "1"
 pytest.importorskip("triton")
 ml_dtypes = pytest.importorskip("ml_dtypes")
-from fastinit._gpu import _kernels  # noqa: E402
+from fastinit._backends import triton_kernels as _kernels  # noqa: E402
 
 import fastinit  # noqa: E402
-from fastinit._gpu import DeviceBuffer  # noqa: E402
+from fastinit._backends.cuda import DeviceBuffer  # noqa: E402
 
 DEV = "cuda" if CUDA else "cpu"
 cuda_only = pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
@@ -316,7 +316,7 @@ import re, sys
 import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
-from fastinit._gpu import _kernels as K
+from fastinit._backends import triton_kernels as K
 
 bad = re.compile(r"\b(fma|mad)\.rn|\.ftz|\.approx|div\.full|\b(lg2|ex2|sin|cos|rsqrt)\.")
 div16 = [["tt.divisibility", 16]]

@@ -43,7 +43,7 @@ def _check_normal(x, std, truncated=False):
     assert _close(_std(x), std)
     assert abs(x.mean()) < 5 * std / math.sqrt(x.size)
     if truncated:
-        assert np.abs(x).max() <= 2 * std / fastinit._engine.TRUNCATED_STD
+        assert np.abs(x).max() <= 2 * std / fastinit._initializers.draws.TRUNCATED_STD
     else:
         assert np.abs(x).max() > 4 * std  # an untruncated normal reaches its tails
 
@@ -216,7 +216,7 @@ def test_calculate_gain_errors_are_torchs(nonlinearity, param, msg):
         fastinit.calculate_gain(nonlinearity, param)
 
 
-_TS = fastinit._engine.TRUNCATED_STD
+_TS = fastinit._initializers.draws.TRUNCATED_STD
 # name: (call, bounds (low, high, high_is_closed) or None)
 RANDOM = {
     "xavier_uniform": (lambda **k: fastinit.xavier_uniform((300, 200), **k), (-math.sqrt(6 / 500), math.sqrt(6 / 500), False)),
@@ -368,10 +368,10 @@ def test_fan_overrides():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, "bfloat16"], ids=str)
 def test_large_constant_fills(simd, dtype):
-    """Beyond fastinit._engine.STREAM_STORES_FROM bytes constants go out in
+    """Beyond fastinit._initializers.draws.STREAM_STORES_FROM bytes constants go out in
     non-temporal stores; every element still gets the value, from any start."""
     dt = fastinit._validate.as_dtype(dtype)
-    n = fastinit._engine.STREAM_STORES_FROM // dt.itemsize + 4099
+    n = fastinit._initializers.draws.STREAM_STORES_FROM // dt.itemsize + 4099
     base = np.full(n + 3, 9, dtype=dt)
     view = base[3:]  # not aligned to a vector
     fastinit.constant(out=view, value=-0.3)
@@ -382,10 +382,10 @@ def test_large_constant_fills(simd, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, "bfloat16"], ids=str)
 def test_large_bounded_fills_stay_in_bounds(dtype):
-    """Fills past fastinit._engine.HUGEPAGES_FROM bytes (advised to use huge
+    """Fills past fastinit._initializers.draws.HUGEPAGES_FROM bytes (advised to use huge
     pages first) keep their clamp bounds."""
     dt = fastinit._validate.as_dtype(dtype)
-    n = fastinit._engine.HUGEPAGES_FROM // dt.itemsize + 5
+    n = fastinit._initializers.draws.HUGEPAGES_FROM // dt.itemsize + 5
     u = fastinit.uniform((n,), low=-0.5, high=0.5, dtype=dt, rng=0).astype(np.float64)
     assert u.min() >= -0.5 and u.max() < 0.5 and abs(u.mean()) < 1e-3
     t = fastinit.truncated_normal((n,), mean=0.0, std=1.0, a=-1.0, b=0.5, dtype=dt, rng=0).astype(np.float64)

@@ -105,7 +105,7 @@ def test_safetensors_file_equals_the_in_memory_result(tmp_path, dtype):
     assert set(loaded) == set(mem)
     for k in mem:
         assert _same(loaded[k], mem[k]), k
-    from fastinit._checkpoint import read_header
+    from fastinit._io.checkpoint import read_header
 
     header = read_header(path)
     assert header["__metadata__"]["format"] == "pt"
@@ -260,7 +260,7 @@ def test_rng_errors_of_init_model_and_init_module_say_rng():
 
 
 def test_matching_sources_decides_every_tensor_before_any_file_exists(tmp_path):
-    from fastinit._checkpoint import Checkpoint
+    from fastinit._io.checkpoint import Checkpoint
 
     ckpt_path = tmp_path / "ckpt.safetensors"
     safetensors_numpy.save_file({"embed.weight": np.zeros((1000, 64), dtype=np.float16),
@@ -289,7 +289,7 @@ def test_matching_sources_decides_every_tensor_before_any_file_exists(tmp_path):
 
 
 def test_a_checkpoint_tensor_that_cannot_be_copied_is_refused_with_the_argument_named(tmp_path):
-    from fastinit._checkpoint import Checkpoint
+    from fastinit._io.checkpoint import Checkpoint
 
     ckpt_path = tmp_path / "ckpt.safetensors"
     safetensors_numpy.save_file({"embed.weight": np.zeros((1000, 64), dtype=np.int32)}, str(ckpt_path))

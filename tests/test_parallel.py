@@ -30,12 +30,12 @@ def _digest(fills):
     return {k: hashlib.sha256(bits(v).tobytes()).hexdigest() for k, v in fills.items()}
 
 
-_SETTING_AT_IMPORT = fastinit._threads._setting()  # collection time: before any test ran
+_SETTING_AT_IMPORT = fastinit._backends.threads._setting()  # collection time: before any test ran
 
 
 def _serial(fn):
     """fn() on one thread; the thread setting is put back as it was."""
-    from fastinit import _threads
+    from fastinit._backends import threads as _threads
 
     before = _threads._setting()
     fastinit.set_num_threads(1)
@@ -51,13 +51,13 @@ def serial_digest():
 
 
 def test_the_serial_digest_leaves_the_thread_setting_alone(serial_digest):
-    assert fastinit._threads._setting() == _SETTING_AT_IMPORT
+    assert fastinit._backends.threads._setting() == _SETTING_AT_IMPORT
 
 
 def test_the_serial_digest_puts_the_thread_setting_back(threads, many_cpus):
     """Computing on one thread leaves the setting as it found it (it used to
     leave 1 behind, and every later test filled on one thread)."""
-    from fastinit import _threads
+    from fastinit._backends import threads as _threads
 
     need("openmp", "serial build")
     fastinit.set_num_threads(3)
@@ -70,7 +70,7 @@ def test_the_serial_digest_puts_the_thread_setting_back(threads, many_cpus):
 def many_cpus(monkeypatch):
     """Let thread counts above this machine's CPUs through (their values
     must not change either)."""
-    from fastinit import _threads
+    from fastinit._backends import threads as _threads
 
     monkeypatch.setattr(_threads, "cpu_limit", lambda: 64)
 
@@ -105,7 +105,9 @@ def test_chunks_taken_by_any_thread_give_the_serial_bytes(simd, n, kind):
     chunk, ragged last chunks, more threads than chunks), every element gets
     its serial value."""
     need("openmp", "serial build")
-    from fastinit import _core, _engine, _simd
+    from fastinit._initializers import draws as _engine
+    from fastinit._backends import simd as _simd
+    from fastinit import _core
 
     code = {"uniform": _engine.UNIFORM, "normal": _engine.NORMAL}[kind]
 
@@ -127,7 +129,7 @@ def test_simd_paths_give_identical_bytes(simd, serial_digest):
 
 
 def test_small_fills_do_not_start_a_thread_team():
-    from fastinit import _threads
+    from fastinit._backends import threads as _threads
 
     assert _threads.threads_for(4096) == 1
     assert _threads.threads_for(_threads.SERIAL_BELOW - 1) == 1
@@ -136,7 +138,7 @@ def test_small_fills_do_not_start_a_thread_team():
 def test_thread_count_never_exceeds_the_usable_cpus(threads):
     """set_num_threads(10**6) is capped to the CPUs of the affinity mask and
     cgroup quota; the fill still gives the serial bytes."""
-    from fastinit import _threads
+    from fastinit._backends import threads as _threads
 
     need("openmp", "serial build")
     fastinit.set_num_threads(10**6)
@@ -153,7 +155,7 @@ def test_omp_num_threads_above_the_cpus_is_capped(tmp_path):
     import subprocess
     import sys
 
-    code = "import fastinit, fastinit._threads as t; print(fastinit.get_num_threads(), t.cpu_limit())"
+    code = "import fastinit, fastinit._backends.threads as t; print(fastinit.get_num_threads(), t.cpu_limit())"
     env = dict(os.environ, OMP_NUM_THREADS="1000")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path,
                          timeout=120, check=True).stdout.split()
@@ -166,7 +168,7 @@ def test_omp_num_threads_above_the_cpus_is_capped(tmp_path):
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
 def test_cgroup_cpu_quota_is_read_as_scikit_learn_reads_it(tmp_path, version):
-    from fastinit._threads import _cgroup_cpu_quota
+    from fastinit._backends.threads import _cgroup_cpu_quota
 
     proc = tmp_path / "cgroup"
     if version == "v2":
@@ -251,7 +253,7 @@ def test_zero_d_and_empty_out(simd):
 
 LEAK = """
 import fastinit
-from fastinit import _simd, _threads
+from fastinit._backends import simd as _simd, threads as _threads
 
 
 def test_leaves_the_thread_setting_changed():
@@ -260,7 +262,7 @@ def test_leaves_the_thread_setting_changed():
 
 NO_LEAK = """
 import fastinit
-from fastinit import _simd
+from fastinit._backends import simd as _simd
 
 
 def test_puts_everything_back(threads, simd):
@@ -311,7 +313,7 @@ def test_the_build_has_openmp():
     need("openmp", "fastinit was built without OpenMP: it fills on one thread")
     from threadpoolctl import threadpool_info
 
-    from fastinit import _config
+    from fastinit._tools import config as _config
 
     assert fastinit._core.openmp_version() >= 200805  # OpenMP 3.0 or later
     assert _config.config()["openmp"].startswith("yes (_OPENMP ")
@@ -327,7 +329,7 @@ def test_every_required_feature_is_there():
 
 def test_a_missing_feature_skips_unless_it_is_required(monkeypatch):
     import features
-    from fastinit import _simd
+    from fastinit._backends import simd as _simd
 
     monkeypatch.setattr(_simd, "available", lambda: ["generic"])
     monkeypatch.delenv("FASTINIT_REQUIRE", raising=False)
@@ -372,7 +374,7 @@ def test_ci_requires_what_this_cpu_offers(tmp_path):
     import platform
     import subprocess
 
-    from fastinit import _simd
+    from fastinit._backends import simd as _simd
 
     run = pathlib.Path(__file__).resolve().parent.parent / ".ci" / "run"
     if not run.is_file():

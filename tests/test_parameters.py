@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 import fastinit
-from fastinit._api import __all__ as NAMES
+from fastinit._initializers.functions import __all__ as NAMES
 
 # parameters that are not floats (or not the initializer's own numbers)
 _NOT_FLOAT = {"shape", "out", "dtype", "rng", "stream", "start", "global_shape", "index", "layout", "mode",

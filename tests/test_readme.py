@@ -35,7 +35,7 @@ def test_every_python_block_runs(tmp_path, monkeypatch, capsys):
     assert len(blocks) >= 6
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
-    threads = fastinit._threads._setting()  # the README's set_num_threads(8) changes it
+    threads = fastinit._backends.threads._setting()  # the README's set_num_threads(8) changes it
     ns = {}
     ran = 0
     try:
@@ -45,7 +45,7 @@ def test_every_python_block_runs(tmp_path, monkeypatch, capsys):
             exec(compile(code, f"README python block {i + 1}", "exec"), ns)
             ran += 1
     finally:
-        fastinit._threads._restore(threads)
+        fastinit._backends.threads._restore(threads)
     assert ran >= 6
     assert "stream version" in capsys.readouterr().out  # show_config printed
     assert (tmp_path / "model.safetensors").is_file()  # the init_model block wrote its file
@@ -110,7 +110,7 @@ def test_the_example_spec_through_the_command_line(tmp_path):
     # as the README says: --shard-id 2 of 4 writes the third file (and no index: shard 0 writes it)
     assert sorted(f.name for f in tmp_path.iterdir()) == ["model-00003-of-00004.safetensors"]
     assert "model-00003-of-00004" in _text()
-    from fastinit._checkpoint import read_header
+    from fastinit._io.checkpoint import read_header
 
     names = [k for k in read_header(tmp_path / "model-00003-of-00004.safetensors") if k != "__metadata__"]
     want = fastinit.init_model(ROOT / "examples/tiny_model.toml", rng=0, names=names)

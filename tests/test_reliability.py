@@ -97,7 +97,7 @@ def test_fork_after_another_librarys_openmp_does_not_hang(tmp_path):
         require_or_skip("openmp", "serial build")
     digest, child_threads, code = _run_forking_script(FORK_AFTER_TORCH, tmp_path).split()
     assert code == "0"
-    assert int(child_threads) == min(2, fastinit._threads.cpu_limit())  # torch's setting is OpenMP's
+    assert int(child_threads) == min(2, fastinit._backends.threads.cpu_limit())  # torch's setting is OpenMP's
     want = fastinit.he_normal((4096, 4096), rng=0)
     import hashlib
 
@@ -219,7 +219,7 @@ def test_threads_that_fill_in_parallel_leave_no_threads_behind(threads, monkeypa
     """Each calling thread's helper thread (and its OpenMP team) ends with it."""
     import os
 
-    from fastinit import _threads
+    from fastinit._backends import threads as _threads
 
     if not fastinit._core.openmp_version():
         require_or_skip("openmp", "serial build")

@@ -56,7 +56,7 @@ def test_blocks_reassemble_the_full_tensor(c, data):
     blocks = [[]]
     for c_d in cuts:
         blocks = [b + [slice(c_d[i], c_d[i + 1])] for b in blocks for i in range(len(c_d) - 1)]
-    before = fastinit._threads._setting()
+    before = fastinit._backends.threads._setting()
     try:
         for b in blocks:
             fastinit.set_num_threads(data.draw(st.integers(1, 4)))
@@ -64,7 +64,7 @@ def test_blocks_reassemble_the_full_tensor(c, data):
             part = INITS[name][2](global_shape=shape, index=index, dtype=dt, rng=3, stream=stream)
             assembled[index] = part
     finally:
-        fastinit._threads._restore(before)
+        fastinit._backends.threads._restore(before)
     np.testing.assert_array_equal(bits(assembled), bits(full))
 
 

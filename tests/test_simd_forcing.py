@@ -14,7 +14,8 @@ import pytest
 from features import require_or_skip, required
 
 import fastinit
-from fastinit import _core, _simd
+from fastinit._backends import simd as _simd
+from fastinit import _core
 
 TIMEOUT = 30  # seconds a barrier waits before the test fails instead of hanging
 

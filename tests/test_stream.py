@@ -162,14 +162,14 @@ TRUNC = [(0.0, 1.0, -2.0, 2.0), (0.1, 0.02, 0.05, 0.2), (0.0, 1.0, -30.0, 1.5), 
 @pytest.mark.parametrize("params", TRUNC, ids=str)
 @pytest.mark.parametrize("n,start", [(0, 0), (1, 5), (5, 3), (1023, 2**32 + 1), (2**20 + 3, 6)])
 def test_truncated_normal(simd, dtype, params, n, start):
-    from fastinit import _engine
+    from fastinit._initializers import draws as _engine
 
     dt = fastinit._validate.as_dtype(dtype)
     mean, std, a, b = params
     kind, *spec = _engine.truncnorm_spec(mean, std, a, b, dt)
-    f32_path = dt == np.float64 or fastinit._ndtr.truncation((a - mean) / std, (b - mean) / std)[1] >= 1 / 16
+    f32_path = dt == np.float64 or fastinit._initializers.ndtr.truncation((a - mean) / std, (b - mean) / std)[1] >= 1 / 16
     assert kind == (_engine.TRUNCNORM if f32_path else _engine.TRUNCNORM_F64)
-    pa, pw, flipped = fastinit._ndtr.truncation((a - mean) / std, (b - mean) / std)
+    pa, pw, flipped = fastinit._initializers.ndtr.truncation((a - mean) / std, (b - mean) / std)
     assert flipped == ((a - mean) / std > 0)
     sa, sb, lo, hi, c, d = spec
     got = rng().truncated_normal((n,), mean=mean, std=std, a=a, b=b, dtype=dt, stream=9) if start == 0 else None

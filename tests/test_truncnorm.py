@@ -53,7 +53,7 @@ def _as_continuous(x, dt, ref, lo_b, hi_b, seed):
 def test_truncated_normal_matches_scipy_over_a_grid_of_windows(dtype, alpha, width):
     dt = fastinit._validate.as_dtype(dtype)
     a, b = MEAN + alpha * STD, MEAN + (alpha + width) * STD
-    lo_v, hi_v = fastinit._engine.inner_bounds(a, b, dt, closed_high=True)
+    lo_v, hi_v = fastinit._initializers.draws.inner_bounds(a, b, dt, closed_high=True)
     if lo_v > hi_v:  # no value of the dtype in the window: an error, not a guess
         with pytest.raises(ValueError, match="no .* value lies in"):
             fastinit.truncated_normal((N,), mean=MEAN, std=STD, a=a, b=b, dtype=dt, rng=0)
@@ -91,7 +91,7 @@ def test_narrow_float32_windows_have_the_dtype_resolution(lo, hi):
     around 1/2 has 2^-24 spacing); now the uniform's 2^32 levels reach the
     output, which has millions of float32 values in such a window."""
     x = fastinit.truncated_normal((10**5,), a=lo, b=hi, rng=0)
-    lo32, hi32 = fastinit._engine.inner_bounds(lo, hi, np.dtype(np.float32), closed_high=True)
+    lo32, hi32 = fastinit._initializers.draws.inner_bounds(lo, hi, np.dtype(np.float32), closed_high=True)
     values = int(bits(np.array([hi32, lo32], np.float32)) @ np.array([1, -1])) if lo32 >= 0 else 10**9
     assert np.unique(x).size > 0.9 * min(x.size, values)
     ref = stats.truncnorm(lo, hi)
@@ -100,7 +100,7 @@ def test_narrow_float32_windows_have_the_dtype_resolution(lo, hi):
 
 
 def test_float32_path_is_chosen_by_window_mass():
-    from fastinit import _engine
+    from fastinit._initializers import draws as _engine
 
     f32 = np.dtype(np.float32)
     assert _engine.truncnorm_spec(0.0, 1.0, -2.0, 2.0, f32)[0] == _engine.TRUNCNORM

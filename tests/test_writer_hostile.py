@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit import _safetensors, model
-from fastinit._checkpoint import read_header
+from fastinit._io import safetensors as _safetensors
+from fastinit import model
+from fastinit._io.checkpoint import read_header
 
 SPEC = {"a.weight": (64, 32), "a.bias": (64,), "b.weight": (128, 64), "c.weight": (32, 32)}
 
@@ -284,7 +285,7 @@ def test_a_really_full_disk_is_an_error_not_a_sigbus(tiny_tmpfs):
              "--seed", 0, cwd=tiny_tmpfs)
     assert p.returncode == 2 and "not enough space" in p.stderr and len(p.stderr.splitlines()) == 1
     # the same without the free-space check up front: the reservation itself fails, cleanly
-    code = ("import sys, fastinit\nfrom fastinit import _safetensors\n"
+    code = ("import sys, fastinit\nfrom fastinit._io import safetensors as _safetensors\n"
             "_safetensors.free_bytes = lambda folder: None\n"
             "try:\n    fastinit.init_model({'w': [1024, 1024]}, sys.argv[1], rng=0)\n"
             "except OSError as e:\n    print(e.errno, e)\n    sys.exit(3)\n")

@@ -9,7 +9,7 @@ The outputs, each marked as generated:
   dtype and kind codes, parameter slots, every coefficient as a hex float);
 * src/fi_contract.pxi: the same codes for Cython, exported by fastinit._core;
 * fastinit/_contract/constants.py: the Python layer's constants;
-* fastinit/_gpu/_constants.py: the Triton kernels' constants (tl.constexpr)
+* fastinit/_backends/triton_constants.py: the Triton kernels' constants (tl.constexpr)
   and the layout of their parameter words.
 
 A float32 coefficient is written as the exact float32 value (a C float
@@ -173,7 +173,7 @@ def python_constants(spec: dict) -> str:
 
 def triton_constants(spec: dict) -> str:
     ph = spec["philox"]
-    lines = [f'"""{HEADER}', "", "The stream contract as the Triton kernels see it (fastinit/_gpu/_kernels.py).",
+    lines = [f'"""{HEADER}', "", "The stream contract as the Triton kernels see it (fastinit/_backends/triton_kernels.py).",
              '"""', "", "import triton.language as tl", "",
              f"PHILOX_ROUNDS = tl.constexpr({ph['rounds']})",
              f"PHILOX_M0 = tl.constexpr(0x{ph['multipliers'][0]:08X})",
@@ -203,7 +203,7 @@ OUTPUTS = {
     "src/fi_contract.h": c_header,
     "src/fi_contract.pxi": cython_pxi,
     "fastinit/_contract/constants.py": python_constants,
-    "fastinit/_gpu/_constants.py": triton_constants,
+    "fastinit/_backends/triton_constants.py": triton_constants,
 }
 
 

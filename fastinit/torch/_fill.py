@@ -21,7 +21,7 @@ import numbers
 import numpy as np
 import torch
 
-from .._generator import Generator, default_rng
+from .._initializers.generator import Generator, default_rng
 
 _DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.float16: np.float16}
 
@@ -76,9 +76,9 @@ def _as_numpy(tensor):
     if type(tensor) is not torch.Tensor and not isinstance(tensor, torch.nn.Parameter):
         return None  # DTensor and other tensor subclasses
     if tensor.device.type == "cuda":  # Triton's kernels: the CPU's values (None without Triton)
-        from .. import _gpu
+        from .._backends import cuda as _cuda
 
-        return _gpu.view(tensor.detach())
+        return _cuda.view(tensor.detach())
     if tensor.device.type != "cpu" or tensor.layout is not torch.strided or tensor.is_quantized:
         return None
     t = tensor.detach()
@@ -121,7 +121,7 @@ def bump_version(tensor) -> None:
 def write(tensor, fill, host_only: bool = False, same_value: bool = False) -> bool:
     """fill(view of tensor) and bump its version; False (nothing written)
     where fastinit cannot fill this tensor in place.  The view is a NumPy
-    array for a CPU tensor, a fastinit._gpu.DeviceBuffer for a CUDA one;
+    array for a CPU tensor, a fastinit._backends.cuda.DeviceBuffer for a CUDA one;
     host_only fills (orthogonal, sparse) of a CUDA tensor are computed in a
     CPU array and copied over (the same values).  same_value: one value for
     every element (constant, zeros, ones, eye, dirac), which torch's own

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .. import model as _model
-from .._generator import as_generator
+from .._initializers.generator import as_generator
 from ._fill import bump_version, check_writable, host_only, write
 
 

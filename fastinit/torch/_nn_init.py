@@ -16,7 +16,7 @@ import warnings
 import torch
 from torch.nn import init as _tinit
 
-from .. import _api
+from .._initializers import functions as _functions
 from .. import _validate as V
 from ._fill import NotATensorError, as_rng, check_tensor, write  # noqa: F401  (NotATensorError: exported)
 
@@ -77,7 +77,7 @@ def calculate_gain(nonlinearity, param=None):
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """U(a, b) in place.  a > b or a non-finite bound raises InitValueError
     (a RuntimeError, as torch)."""
-    return _fastinit_or_torch("uniform_", tensor, lambda v: _api.uniform(out=v, low=a, high=b, rng=as_rng(generator)),
+    return _fastinit_or_torch("uniform_", tensor, lambda v: _functions.uniform(out=v, low=a, high=b, rng=as_rng(generator)),
                               a, b, generator=generator)
 
 
@@ -85,7 +85,7 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """N(mean, std) in place.  std < 0 or NaN raises InitValueError (a
     RuntimeError, as torch).  Stricter than torch on purpose: an infinite
     std or mean, or a NaN mean, is refused (torch fills inf/NaN)."""
-    return _fastinit_or_torch("normal_", tensor, lambda v: _api.normal(out=v, mean=mean, std=std, rng=as_rng(generator)),
+    return _fastinit_or_torch("normal_", tensor, lambda v: _functions.normal(out=v, mean=mean, std=std, rng=as_rng(generator)),
                               mean, std, generator=generator)
 
 
@@ -103,10 +103,10 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
             V.check_real(mean, "mean")
             V.check_nonnegative(std, "std")
             try:
-                return _api.constant(out=v, value=V.check_real(a, "a"))
+                return _functions.constant(out=v, value=V.check_real(a, "a"))
             except OverflowError:
                 raise OverflowError(f"a and b: {float(a)!r} overflows the tensor's dtype {v.dtype}") from None
-        return _api.truncated_normal(out=v, mean=mean, std=std, a=a, b=b, rng=rng)
+        return _functions.truncated_normal(out=v, mean=mean, std=std, a=a, b=b, rng=rng)
 
     return _fastinit_or_torch("trunc_normal_", tensor, fill, mean, std, a, b, generator=generator)
 
@@ -121,34 +121,34 @@ def _same_bounds(a, b) -> bool:
 def constant_(tensor, val):
     """Fill with val.  A val the dtype cannot hold (1e6 in float16) raises
     InitOverflowError (a RuntimeError, as torch)."""
-    return _fastinit_or_torch("constant_", tensor, lambda v: _api.constant(out=v, value=val), val)
+    return _fastinit_or_torch("constant_", tensor, lambda v: _functions.constant(out=v, value=val), val)
 
 
 def ones_(tensor):
-    return _fastinit_or_torch("ones_", tensor, lambda v: _api.ones(out=v))
+    return _fastinit_or_torch("ones_", tensor, lambda v: _functions.ones(out=v))
 
 
 def zeros_(tensor):
-    return _fastinit_or_torch("zeros_", tensor, lambda v: _api.zeros(out=v))
+    return _fastinit_or_torch("zeros_", tensor, lambda v: _functions.zeros(out=v))
 
 
 def eye_(tensor):
-    return _fastinit_or_torch("eye_", tensor, lambda v: _api.eye(out=v))
+    return _fastinit_or_torch("eye_", tensor, lambda v: _functions.eye(out=v))
 
 
 def dirac_(tensor, groups=1):
-    return _fastinit_or_torch("dirac_", tensor, lambda v: _api.dirac(out=v, groups=groups), groups)
+    return _fastinit_or_torch("dirac_", tensor, lambda v: _functions.dirac(out=v, groups=groups), groups)
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     return _fastinit_or_torch("xavier_uniform_", tensor,
-                              lambda v: _api.xavier_uniform(out=v, gain=gain, rng=as_rng(generator)),
+                              lambda v: _functions.xavier_uniform(out=v, gain=gain, rng=as_rng(generator)),
                               gain, generator=generator)
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
     return _fastinit_or_torch("xavier_normal_", tensor,
-                              lambda v: _api.xavier_normal(out=v, gain=gain, rng=as_rng(generator)),
+                              lambda v: _functions.xavier_normal(out=v, gain=gain, rng=as_rng(generator)),
                               gain, generator=generator)
 
 
@@ -163,16 +163,16 @@ def _kaiming(name, init, tensor, a, mode, nonlinearity, generator):
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
-    return _kaiming("kaiming_uniform_", _api.he_uniform, tensor, a, mode, nonlinearity, generator)
+    return _kaiming("kaiming_uniform_", _functions.he_uniform, tensor, a, mode, nonlinearity, generator)
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
-    return _kaiming("kaiming_normal_", _api.he_normal, tensor, a, mode, nonlinearity, generator)
+    return _kaiming("kaiming_normal_", _functions.he_normal, tensor, a, mode, nonlinearity, generator)
 
 
 def orthogonal_(tensor, gain=1, generator=None):
     return _fastinit_or_torch("orthogonal_", tensor,
-                              lambda v: _api.orthogonal(out=v, gain=gain, rng=as_rng(generator)),
+                              lambda v: _functions.orthogonal(out=v, gain=gain, rng=as_rng(generator)),
                               gain, generator=generator)
 
 
@@ -181,7 +181,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     sparsity outside [0, 1] is refused with InitValueError (torch clips the
     count of zeros silently)."""
     return _fastinit_or_torch("sparse_", tensor,
-                              lambda v: _api.sparse(out=v, sparsity=sparsity, std=std, rng=as_rng(generator)),
+                              lambda v: _functions.sparse(out=v, sparsity=sparsity, std=std, rng=as_rng(generator)),
                               sparsity, std, generator=generator)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from . import _core, _simd, _threads
+from .._backends import simd as _simd
+from .._backends import threads as _threads
+from .. import _core
 
 
 def _openmp_runtime() -> str:
@@ -18,7 +20,7 @@ def _openmp_runtime() -> str:
 
 
 def config() -> dict:
-    from . import __version__
+    from .. import __version__
 
     omp = _core.openmp_version()
     return {

@@ -38,7 +38,7 @@ import stat
 
 import numpy as np
 
-from ._contract.constants import WINDOW_BYTES
+from .._contract.constants import WINDOW_BYTES
 
 DTYPE_NAMES = {"float32": "F32", "float64": "F64", "float16": "F16", "bfloat16": "BF16"}
 WINDOW = WINDOW_BYTES  # bytes mapped at a time

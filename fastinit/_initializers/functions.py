@@ -8,10 +8,10 @@ import functools
 import inspect
 import re
 
-from . import _validate as V
-from ._fans import calculate_gain, compute_fans
-from ._generator import Generator, as_generator
-from ._initializers import DETERMINISTIC_INITIALIZERS, RANDOM_INITIALIZERS, keyword_only_after_shape
+from .. import _validate as V
+from .fans import calculate_gain, compute_fans
+from .generator import Generator, as_generator
+from .methods import DETERMINISTIC_INITIALIZERS, RANDOM_INITIALIZERS, keyword_only_after_shape
 
 _METHOD_NAME = re.compile(r"^(?:InitializerMethods|Generator)\.\w+\(\)")
 _RNG = inspect.Parameter("rng", inspect.Parameter.KEYWORD_ONLY, default=None)

@@ -138,7 +138,7 @@ def sweep(size: int = 1 << 30, repeat: int = 3):
     import torch
 
     import fastinit.torch as fit
-    from fastinit._gpu import _kernels
+    from .._backends import triton_kernels as _kernels
 
     keep = dict(_kernels.CONFIG)
     shape = (size // 4096, 4096)
@@ -199,7 +199,7 @@ MIN_SIZE = 4096
 def build_parser():
     import argparse
 
-    from .__main__ import file_name, int_at_least, positive_int
+    from ..__main__ import file_name, int_at_least, positive_int
 
     p = argparse.ArgumentParser(prog="fastinit bench",
                                 description="fastinit bench --device cuda: fastinit's GPU fills against torch's "
@@ -219,7 +219,7 @@ def main(argv=None) -> int:
     p = build_parser()
     a = p.parse_args(sys.argv[1:] if argv is None else argv)
     if a.json is not None:
-        from .__main__ import check_output_file
+        from ..__main__ import check_output_file
 
         check_output_file(p, a.json, "--json")
     try:

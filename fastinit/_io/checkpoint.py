@@ -27,7 +27,7 @@ import os
 
 import numpy as np
 
-from . import _validate as V
+from .. import _validate as V
 
 MAX_HEADER = 100_000_000  # the safetensors library's limit on the header length
 _U64 = 1 << 64

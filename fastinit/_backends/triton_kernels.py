@@ -22,7 +22,7 @@ Three kernels share the transforms:
 * _fill_strided: any layout: each element finds its global index from its
   position, computes its own Philox block and takes its lane.
 
-Launched on CUDA tensors by fastinit._gpu.fill; under TRITON_INTERPRET=1
+Launched on CUDA tensors by fastinit._backends.cuda.fill; under TRITON_INTERPRET=1
 the same launch runs on CPU tensors (the tests do that).
 """
 
@@ -39,7 +39,7 @@ import triton.language as tl
 # the stream contract: kinds and dtype codes (RAW, ..., DT_U32, ...; K_* as
 # the kernels see them), the parameter words' layout (P_*), Philox's and the
 # transforms' constants, all generated from fastinit/_contract/stream.toml
-from ._constants import *  # noqa: F401,F403
+from .triton_constants import *  # noqa: F401,F403
 
 _MAXDIM = 8  # dimensions of the strided kernel after merging
 K_MAXDIM = tl.constexpr(_MAXDIM)

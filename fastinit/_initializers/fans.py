@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from ._validate import describe
+from .._validate import describe
 
 LAYOUTS = ("torch", "keras")
 

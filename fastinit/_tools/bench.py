@@ -32,8 +32,10 @@ import numpy as np
 
 import fastinit
 
-from . import _core, _simd, _threads, _validate
-from ._generator import default_rng
+from .._backends import simd as _simd
+from .._backends import threads as _threads
+from .. import _core, _validate
+from .._initializers.generator import default_rng
 
 _SLOW = 10.0  # seconds a method may take in all; slower peers get fewer runs
 
@@ -417,7 +419,7 @@ def build_parser():
     """The command's arguments, all in one place."""
     import argparse
 
-    from .__main__ import file_name, int_at_least, non_negative_int, positive_int, seconds
+    from ..__main__ import file_name, int_at_least, non_negative_int, positive_int, seconds
 
     p = argparse.ArgumentParser(prog="fastinit bench", description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int_at_least(MIN_SIZE), default=1 << 26,
@@ -449,7 +451,7 @@ def _gib(n_bytes: float) -> str:
 def check_args(p, a) -> None:
     """Every value the run depends on, checked before it starts: a bad one is
     the parser's error (one line, exit status 2)."""
-    from .__main__ import physical_memory
+    from ..__main__ import physical_memory
 
     if a.rss_size is not None and 0 < a.rss_size < MIN_SIZE:
         p.error(f"argument --rss-size: must be 0 (skip the measurement) or at least {MIN_SIZE}, got {a.rss_size}")
@@ -465,13 +467,13 @@ def check_args(p, a) -> None:
             p.error(f"argument --rss-size: a fill of {a.rss_size:,} float32 elements needs {_gib(a.rss_size * 4)} "
                     f"of memory, more than this machine's {_gib(mem)}")
     if a.json is not None:
-        from .__main__ import check_output_file
+        from ..__main__ import check_output_file
 
         check_output_file(p, a.json, "--json")  # before minutes of timing, not after
 
 
 def main(argv=None) -> int:
-    from . import _bench_gpu
+    from . import bench_gpu as _bench_gpu
 
     if _bench_gpu.wants(sys.argv[1:] if argv is None else argv):
         return _bench_gpu.main(argv)

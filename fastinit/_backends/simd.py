@@ -20,7 +20,7 @@ import contextlib
 import contextvars
 import os
 
-from . import _core
+from .. import _core
 
 NAMES = _core.ISA_NAMES  # ("generic", "avx2", "avx512"), by increasing width
 

@@ -14,10 +14,14 @@ import struct
 
 import numpy as np
 
-from . import _core, _gpu, _ndtr, _simd, _threads
-from ._contract import constants as C
-from ._contract.constants import CONST, NORMAL, RAW, TRUNCNORM, TRUNCNORM_F64, UNIFORM  # noqa: F401 (the kinds)
-from ._gpu import DeviceBuffer
+from .._backends import cuda as _cuda
+from . import ndtr as _ndtr
+from .._backends import simd as _simd
+from .._backends import threads as _threads
+from .. import _core
+from .._contract import constants as C
+from .._contract.constants import CONST, NORMAL, RAW, TRUNCNORM, TRUNCNORM_F64, UNIFORM  # noqa: F401 (the kinds)
+from .._backends.cuda import DeviceBuffer
 
 _DT_U32, _DT_F32, _DT_F64, _DT_F16, _DT_BF16 = C.DT_U32, C.DT_F32, C.DT_F64, C.DT_F16, C.DT_BF16
 # Keyed by dtype object: np.dtype.name is slow enough to show in a small fill.
@@ -263,7 +267,7 @@ FLOAT32_TRUNCNORM_MASS = C.FLOAT32_TRUNCNORM_MASS
 
 def truncnorm_spec(mean: float, std: float, a: float, b: float, dt: np.dtype):
     """N(mean, std) truncated to [a, b] (a < b): clamp(mean + s z, lo, hi) with
-    z = Phi^-1(c + d u); see fi_math.h.  Phi comes from fastinit._ndtr.
+    z = Phi^-1(c + d u); see fi_math.h.  Phi comes from fastinit._initializers.ndtr.
 
     For float16/32/bfloat16 outputs, windows of probability d >= 1/16 are
     computed in float32 (kind TRUNCNORM); narrower or farther ones in float64
@@ -307,7 +311,7 @@ def fill(out: np.ndarray, kind: int, a: float = 0.0, b: float = 0.0, lo: float =
          gstrides=None) -> np.ndarray:
     """Fill out (validated by the caller) in place and return it."""
     if type(out) is DeviceBuffer:  # a tensor on a GPU: the same parameters, Triton's kernels
-        _gpu.fill(out, kind, dtype_code(out.dtype), a, b, c, d, lo, hi, key, stream, gbase, gstrides)
+        _cuda.fill(out, kind, dtype_code(out.dtype), a, b, c, d, lo, hi, key, stream, gbase, gstrides)
         return out
     flags = _STREAM_STORES if kind == CONST and out.nbytes >= STREAM_STORES_FROM else 0
     if out.nbytes >= HUGEPAGES_FROM:

@@ -1,6 +1,6 @@
 """Generated from fastinit/_contract/stream.toml by fastinit/_contract/generate.py: do not edit.
 
-The stream contract as the Triton kernels see it (fastinit/_gpu/_kernels.py).
+The stream contract as the Triton kernels see it (fastinit/_backends/triton_kernels.py).
 """
 
 import triton.language as tl

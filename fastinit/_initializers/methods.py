@@ -26,9 +26,9 @@ import types
 
 import numpy as np
 
-from . import _engine
-from . import _validate as V
-from ._fans import LAYOUTS, calculate_gain, compute_fans, select_fan
+from . import draws as _draws
+from .. import _validate as V
+from .fans import LAYOUTS, calculate_gain, compute_fans, select_fan
 
 _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "normal", "uniform")
 
@@ -122,7 +122,7 @@ class _Target:
 
 
 def _fill_const(tgt, out, value):
-    return _engine.fill(tgt.result(out), *_engine.const_spec(value, tgt.dt), key=(0, 0), stream=0)
+    return _draws.fill(tgt.result(out), *_draws.const_spec(value, tgt.dt), key=(0, 0), stream=0)
 
 
 @_function
@@ -151,7 +151,7 @@ def eye(shape=None, *, gain=1.0, out=None, dtype=None, global_shape=None, index=
     tgt = _Target("eye", shape, out, dtype, global_shape, index)
     if len(tgt.global_shape) != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    value = _engine.const_spec(V.check_real(gain, "gain"), tgt.dt)[1]
+    value = _draws.const_spec(V.check_real(gain, "gain"), tgt.dt)[1]
     res = _fill_const(tgt, out, 0.0)
     rows, cols = np.divmod(tgt.global_indices(), tgt.global_shape[1])
     res[rows == cols] = value
@@ -198,7 +198,7 @@ def sequential_blocks(method: str, n: int, dt: np.dtype) -> tuple[int, np.dtype]
     sparse draws its values, then one uint32 key per element."""
     if method == "orthogonal":
         return -(-n * 2 // 4), _F64
-    wpe = _engine.words_per_element(dt)
+    wpe = _draws.words_per_element(dt)
     blocks = -(-n * wpe // 4)
     if method == "sparse":
         blocks += -(-n // 4)
@@ -247,13 +247,13 @@ class InitializerMethods:
     def _uniform_init(self, shape, low, high, out, dtype, stream, start, global_shape, index):
         low, high = V.check_bounds(low, high)
         tgt, addr = self._init("uniform", shape, out, dtype, stream, start, global_shape, index)
-        return self._fill(_engine.uniform_spec(low, high, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.uniform_spec(low, high, tgt.dt), tgt, out, addr)
 
     def _normal_init(self, shape, mean, std, out, dtype, stream, start, global_shape, index):
         mean = V.check_real(mean, "mean")
         std = V.check_nonnegative(std, "std")
         tgt, addr = self._init("normal", shape, out, dtype, stream, start, global_shape, index)
-        return self._fill(_engine.normal_spec(mean, std, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.normal_spec(mean, std, tgt.dt), tgt, out, addr)
 
     @_method
     def truncated_normal(self, shape=None, *, mean=0.0, std=1.0, a=-2.0, b=2.0, std_units=False,
@@ -272,7 +272,7 @@ class InitializerMethods:
         tgt, addr = self._init("truncated_normal", shape, out, dtype, stream, start, global_shape, index)
         if std_units:
             a, b = mean + a * std, mean + b * std
-        return self._fill(_engine.truncnorm_spec(mean, std, a, b, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.truncnorm_spec(mean, std, a, b, tgt.dt), tgt, out, addr)
 
     # ---- Xavier / Glorot
 
@@ -292,7 +292,7 @@ class InitializerMethods:
         if tgt.global_size == 0:
             return tgt.result(out)
         limit = gain * math.sqrt(3.0 / fan)
-        return self._fill(_engine.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
 
     @_method
     def xavier_normal(self, shape=None, *, gain=1.0, truncated=False, layout="torch", fan_in=None,
@@ -303,7 +303,7 @@ class InitializerMethods:
                                             stream, start, global_shape, index)
         if tgt.global_size == 0:
             return tgt.result(out)
-        return self._fill(_engine.normal_spec(0.0, gain * math.sqrt(1.0 / fan), tgt.dt, truncated), tgt, out, addr)
+        return self._fill(_draws.normal_spec(0.0, gain * math.sqrt(1.0 / fan), tgt.dt, truncated), tgt, out, addr)
 
     # ---- He / Kaiming
 
@@ -327,7 +327,7 @@ class InitializerMethods:
         if tgt.global_size == 0:
             return tgt.result(out)
         limit = math.sqrt(3.0) * std
-        return self._fill(_engine.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
 
     @_method
     def he_normal(self, shape=None, *, a=0.0, mode="fan_in", nonlinearity="leaky_relu", truncated=False,
@@ -339,7 +339,7 @@ class InitializerMethods:
                                   stream, start, global_shape, index)
         if tgt.global_size == 0:
             return tgt.result(out)
-        return self._fill(_engine.normal_spec(0.0, std, tgt.dt, truncated), tgt, out, addr)
+        return self._fill(_draws.normal_spec(0.0, std, tgt.dt, truncated), tgt, out, addr)
 
     # ---- LeCun
 
@@ -353,7 +353,7 @@ class InitializerMethods:
         if tgt.global_size == 0:
             return tgt.result(out)
         limit = math.sqrt(3.0 / fi)
-        return self._fill(_engine.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
 
     @_method
     def lecun_normal(self, shape=None, *, truncated=False, layout="torch", fan_in=None, out=None, dtype=None,
@@ -364,7 +364,7 @@ class InitializerMethods:
         fi = self._fan(tgt, layout, "fan_in", fan_in, None)
         if tgt.global_size == 0:
             return tgt.result(out)
-        return self._fill(_engine.normal_spec(0.0, math.sqrt(1.0 / fi), tgt.dt, truncated), tgt, out, addr)
+        return self._fill(_draws.normal_spec(0.0, math.sqrt(1.0 / fi), tgt.dt, truncated), tgt, out, addr)
 
     # ---- Keras / JAX variance scaling
 
@@ -389,9 +389,9 @@ class InitializerMethods:
         s = scale / max(1.0, fan)
         if distribution == "uniform":
             limit = math.sqrt(3.0 * s)
-            spec = _engine.uniform_spec(-limit, limit, tgt.dt)
+            spec = _draws.uniform_spec(-limit, limit, tgt.dt)
         else:
-            spec = _engine.normal_spec(0.0, math.sqrt(s), tgt.dt, distribution == "truncated_normal")
+            spec = _draws.normal_spec(0.0, math.sqrt(s), tgt.dt, distribution == "truncated_normal")
         return self._fill(spec, tgt, out, addr)
 
     # ---- structured: computed for the whole tensor, then the part is taken
@@ -411,7 +411,7 @@ class InitializerMethods:
         gshape = tgt.global_shape
         if len(gshape) < 2:
             raise ValueError("Only tensors with 2 or more dimensions are supported")
-        _engine.check_fits(abs(gain), tgt.dt, f"orthogonal(gain={gain})")
+        _draws.check_fits(abs(gain), tgt.dt, f"orthogonal(gain={gain})")
         res = tgt.result(out)
         n = tgt.global_size
         if res.size == 0:  # nothing to write here; a sequential draw still takes its blocks
@@ -420,7 +420,7 @@ class InitializerMethods:
             return res
         rows, cols = gshape[0], n // gshape[0]
         flat = np.empty((rows, cols), dtype=np.float64)
-        self._draw(_engine.NORMAL, _engine.normal_params(0.0, 1.0, flat.dtype), flat.dtype, flat.shape, flat, addr)
+        self._draw(_draws.NORMAL, _draws.normal_params(0.0, 1.0, flat.dtype), flat.dtype, flat.shape, flat, addr)
         m = flat.T if rows < cols else flat
         q, r = np.linalg.qr(m)
         d = np.sign(np.diag(r))
@@ -451,11 +451,11 @@ class InitializerMethods:
         res = tgt.result(out)
         rows, cols = tgt.global_shape
         n = rows * cols
-        spec = _engine.normal_spec(0.0, std, tgt.dt)
+        spec = _draws.normal_spec(0.0, std, tgt.dt)
         if addr is not None and n:
             # the keys follow the values' blocks: check their words exist
             # before anything is written
-            key_word = 4 * -(-(addr[1] + n) * _engine.words_per_element(tgt.dt) // 4)
+            key_word = 4 * -(-(addr[1] + n) * _draws.words_per_element(tgt.dt) // 4)
             if key_word + n > 1 << 64:
                 raise ValueError(f"start: a sparse {tgt.dt.name} tensor of {n} elements from element {addr[1]} "
                                  "has its zero-row keys past the last word of the stream (2**64)")
@@ -466,7 +466,7 @@ class InitializerMethods:
         stream, first = addr
         full = res if tgt.shard is None else np.empty(tgt.global_shape, dtype=tgt.dt)
         self._draw(spec[0], spec[1:], tgt.dt, full.shape, full, addr)
-        key_word = 4 * -(-(first + n) * _engine.words_per_element(tgt.dt) // 4)
+        key_word = 4 * -(-(first + n) * _draws.words_per_element(tgt.dt) // 4)
         keys = self.random_raw((rows, cols), stream=stream, start=key_word)
         num_zeros = math.ceil(sparsity * rows)
         if num_zeros:

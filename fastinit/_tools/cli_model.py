@@ -7,7 +7,7 @@ import json
 import re
 import sys
 
-from .model import PRESETS, init_model
+from ..model import PRESETS, init_model
 
 
 # init_model's argument names -> this command's flags (errors name the flag)

@@ -29,9 +29,9 @@ from __future__ import annotations
 import math
 import os
 
-from . import _core
-from ._contract.constants import ENGINE_BLOCK
-from ._validate import check_positive_int
+from .. import _core
+from .._contract.constants import ENGINE_BLOCK
+from .._validate import check_positive_int
 
 # Below this many elements a fill runs serially (a bias of 4096 must not pay
 # for a thread hand-off).  See benchmarks/test_bench_fills.py::test_small.

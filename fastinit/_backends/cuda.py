@@ -2,7 +2,7 @@
 
 A DeviceBuffer wraps a torch tensor so that it can stand where fastinit's
 initializers take an ``out=`` ndarray: fastinit._validate accepts it and
-fastinit._engine.fill hands it to fill() below, so parameters, fans, bounds
+fastinit._initializers.draws.fill hands it to fill() below, so parameters, fans, bounds
 and shards are derived by the same Python code as for the CPU, and only the
 last step (the kernel) differs.  The values equal the CPU fill's bit for
 bit (see _kernels).
@@ -114,6 +114,6 @@ def run(init, buf, **kwargs):
 def fill(buf: DeviceBuffer, kind: int, dtype: int, a: float, b: float, c: float, d: float, lo: float, hi: float,
          key, stream: int, gbase: int, gstrides) -> None:
     """fastinit._core.fill's meaning on a DeviceBuffer."""
-    from . import _kernels
+    from . import triton_kernels as _kernels
 
     _kernels.launch(buf.tensor, kind, dtype, a, b, c, d, lo, hi, key, stream, gbase, gstrides)

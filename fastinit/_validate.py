@@ -29,7 +29,7 @@ import operator
 
 import numpy as np
 
-from ._backends.cuda import DeviceBuffer  # a tensor on a GPU as out= (imports neither torch nor Triton)
+from ._backends import BUFFER_TYPES  # ndarray and each backend's buffer (imports neither torch nor Triton)
 
 _MAXDIM = 64
 _U64 = 1 << 64
@@ -164,7 +164,7 @@ def is_float_dtype(dt: np.dtype) -> bool:
 def resolve_dtype(dtype, out, default, method: str) -> np.dtype:
     """The output dtype: `dtype` if given, else out's, else `default`."""
     if dtype is None:
-        if isinstance(out, (np.ndarray, DeviceBuffer)):
+        if isinstance(out, BUFFER_TYPES):
             dt = out.dtype
             if not dt.isnative and is_float_dtype(dt.newbyteorder()):
                 raise ValueError(f"{method}: out is in non-native byte order ({dt}); NumPy refuses it too")
@@ -286,12 +286,9 @@ _EXACT_OVERLAP_MAX = 1 << 20
 
 
 def _check_no_overlap(out, method: str) -> None:
-    if isinstance(out, np.ndarray):
-        if out.flags.c_contiguous or out.flags.f_contiguous:
-            return
-        strides = out.strides
-    else:  # a DeviceBuffer: the tensor's strides are in elements
-        strides = tuple(s * out.dtype.itemsize for s in out.tensor.stride())
+    if isinstance(out, np.ndarray) and (out.flags.c_contiguous or out.flags.f_contiguous):
+        return
+    strides = out.strides  # in bytes, for every backend's buffer
     verdict = overlapping(out.shape, strides, out.dtype.itemsize)
     if verdict is False:
         return
@@ -308,7 +305,7 @@ def _check_no_overlap(out, method: str) -> None:
 
 def check_output(out, dtype: np.dtype, shape, method: str, size_name: str = "size") -> None:
     """NumPy's rules for `out=` (see the module docstring)."""
-    if not isinstance(out, (np.ndarray, DeviceBuffer)):
+    if not isinstance(out, BUFFER_TYPES):
         hint = _torch_hint(out)
         raise ValueError(f"{method}: out must be a numpy.ndarray, got {describe(out)}"
                          + (hint or " (NumPy raises ValueError too)"))

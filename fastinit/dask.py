@@ -26,7 +26,7 @@ import numpy as np
 from ._initializers import functions as _functions
 from . import _validate as V
 from ._initializers.generator import as_generator
-from ._initializers.methods import DETERMINISTIC_INITIALIZERS, RANDOM_INITIALIZERS
+from ._initializers.methods import DETERMINISTIC_INITIALIZERS, RANDOM_INITIALIZERS, reserve
 
 __all__ = ["uniform", "normal", *RANDOM_INITIALIZERS, *DETERMINISTIC_INITIALIZERS]
 
@@ -83,7 +83,7 @@ def _make(name, fn, random: bool):
         # validate everything once, here, on a zero-size part of the tensor
         fn(None, global_shape=shape, index=tuple(slice(0, 0) for _ in shape), **kw)
         if random and stream is None:  # one sequential draw: take the whole tensor's blocks now
-            kw["start"] = g._reserve_for(name, math.prod(shape), dt)
+            kw["start"] = reserve(g, fn, math.prod(shape), dt)
         return _array(name, _Part(fn), shape, chunks, dt, kw)
 
     initializer.__name__ = initializer.__qualname__ = name

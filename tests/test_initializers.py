@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import fastinit
+import fastinit._backends.cpu
 from reference import bits
 
 torch = pytest.importorskip("torch")
@@ -368,10 +369,10 @@ def test_fan_overrides():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, "bfloat16"], ids=str)
 def test_large_constant_fills(simd, dtype):
-    """Beyond fastinit._initializers.draws.STREAM_STORES_FROM bytes constants go out in
+    """Beyond fastinit._backends.cpu.STREAM_STORES_FROM bytes constants go out in
     non-temporal stores; every element still gets the value, from any start."""
     dt = fastinit._validate.as_dtype(dtype)
-    n = fastinit._initializers.draws.STREAM_STORES_FROM // dt.itemsize + 4099
+    n = fastinit._backends.cpu.STREAM_STORES_FROM // dt.itemsize + 4099
     base = np.full(n + 3, 9, dtype=dt)
     view = base[3:]  # not aligned to a vector
     fastinit.constant(out=view, value=-0.3)
@@ -382,10 +383,10 @@ def test_large_constant_fills(simd, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, "bfloat16"], ids=str)
 def test_large_bounded_fills_stay_in_bounds(dtype):
-    """Fills past fastinit._initializers.draws.HUGEPAGES_FROM bytes (advised to use huge
+    """Fills past fastinit._backends.cpu.HUGEPAGES_FROM bytes (advised to use huge
     pages first) keep their clamp bounds."""
     dt = fastinit._validate.as_dtype(dtype)
-    n = fastinit._initializers.draws.HUGEPAGES_FROM // dt.itemsize + 5
+    n = fastinit._backends.cpu.HUGEPAGES_FROM // dt.itemsize + 5
     u = fastinit.uniform((n,), low=-0.5, high=0.5, dtype=dt, rng=0).astype(np.float64)
     assert u.min() >= -0.5 and u.max() < 0.5 and abs(u.mean()) < 1e-3
     t = fastinit.truncated_normal((n,), mean=0.0, std=1.0, a=-1.0, b=0.5, dtype=dt, rng=0).astype(np.float64)

@@ -166,16 +166,17 @@ def test_truncated_normal(simd, dtype, params, n, start):
 
     dt = fastinit._validate.as_dtype(dtype)
     mean, std, a, b = params
-    kind, *spec = _engine.truncnorm_spec(mean, std, a, b, dt)
+    request = _engine.truncated_normal(mean, std, a, b, dt)
+    kind = request.kind
     f32_path = dt == np.float64 or fastinit._initializers.ndtr.truncation((a - mean) / std, (b - mean) / std)[1] >= 1 / 16
     assert kind == (_engine.TRUNCNORM if f32_path else _engine.TRUNCNORM_F64)
     pa, pw, flipped = fastinit._initializers.ndtr.truncation((a - mean) / std, (b - mean) / std)
     assert flipped == ((a - mean) / std > 0)
-    sa, sb, lo, hi, c, d = spec
+    sa, sb, c, d, lo, hi = request.a, request.b, request.c, request.d, request.lo, request.hi
     got = rng().truncated_normal((n,), mean=mean, std=std, a=a, b=b, dtype=dt, stream=9) if start == 0 else None
     if start:
         out = np.empty(n, dtype=dt)
-        rng()._draw(kind, tuple(spec), dt, (n,), out, (9, start))
+        rng()._draw(request, dt, (n,), out, (9, start))
         got = out
     if dt == np.float64:
         want = R.truncnorm_f64(KEY, 9, start, n, sa, sb, c, d, lo, hi)

@@ -103,11 +103,11 @@ def test_float32_path_is_chosen_by_window_mass():
     from fastinit._initializers import draws as _engine
 
     f32 = np.dtype(np.float32)
-    assert _engine.truncnorm_spec(0.0, 1.0, -2.0, 2.0, f32)[0] == _engine.TRUNCNORM
-    assert _engine.truncnorm_spec(0.0, 0.02, -2.0, 2.0, f32)[0] == _engine.TRUNCNORM  # torch's default a, b
-    assert _engine.truncnorm_spec(0.0, 1.0, 1.5, 10.0, f32)[0] == _engine.TRUNCNORM   # mass 0.067
-    assert _engine.truncnorm_spec(0.0, 1.0, 1.6, 10.0, f32)[0] == _engine.TRUNCNORM_F64  # mass 0.055
-    assert _engine.truncnorm_spec(0.0, 1.0, 1.6, 10.0, np.dtype(np.float64))[0] == _engine.TRUNCNORM
+    assert _engine.truncated_normal(0.0, 1.0, -2.0, 2.0, f32).kind == _engine.TRUNCNORM
+    assert _engine.truncated_normal(0.0, 0.02, -2.0, 2.0, f32).kind == _engine.TRUNCNORM  # torch's default a, b
+    assert _engine.truncated_normal(0.0, 1.0, 1.5, 10.0, f32).kind == _engine.TRUNCNORM   # mass 0.067
+    assert _engine.truncated_normal(0.0, 1.0, 1.6, 10.0, f32).kind == _engine.TRUNCNORM_F64  # mass 0.055
+    assert _engine.truncated_normal(0.0, 1.0, 1.6, 10.0, np.dtype(np.float64)).kind == _engine.TRUNCNORM
 
 
 def test_windows_beyond_float64_raise():

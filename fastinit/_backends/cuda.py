@@ -1,11 +1,12 @@
-"""Fills of torch tensors on a GPU, through Triton kernels.
+"""The cuda backend: fills of torch tensors on a GPU, through Triton kernels.
 
 A DeviceBuffer wraps a torch tensor so that it can stand where fastinit's
-initializers take an ``out=`` ndarray: fastinit._validate accepts it and
-fastinit._initializers.draws.fill hands it to fill() below, so parameters, fans, bounds
-and shards are derived by the same Python code as for the CPU, and only the
-last step (the kernel) differs.  The values equal the CPU fill's bit for
-bit (see _kernels).
+initializers take an ``out=`` ndarray: fastinit._validate accepts it (it
+has an ndarray's shape, dtype, strides and flags) and the backend seam
+(fastinit._backends.fill) hands its fills to fill() below, so parameters,
+fans, bounds and shards are derived by the same Python code as for the
+CPU, and only the last step (the kernel) differs.  The values equal the
+CPU fill's bit for bit (see triton_kernels).
 
 Nothing here imports torch or Triton until a DeviceBuffer is made: fastinit
 works without either.
@@ -14,6 +15,8 @@ works without either.
 from __future__ import annotations
 
 import numpy as np
+
+from .._contract import dtype_code
 
 _NP_DTYPES = None
 
@@ -35,11 +38,11 @@ class _Flags:
 
 class DeviceBuffer:
     """A torch tensor (strided, float32/float64/float16/bfloat16) seen as an
-    output buffer: shape, dtype (NumPy's), size and nbytes as an ndarray
-    has them.  Mask assignment (``buf[mask] = value``, what eye and dirac
+    output buffer: shape, dtype (NumPy's), size, nbytes and strides (in
+    bytes) as an ndarray has them.  Mask assignment (``buf[mask] = value``, what eye and dirac
     do) is supported; other NumPy operations are not."""
 
-    __slots__ = ("tensor", "shape", "dtype", "size", "nbytes", "ndim")
+    __slots__ = ("tensor", "shape", "dtype", "size", "nbytes", "ndim", "strides")
     flags = _Flags()
 
     def __init__(self, tensor):
@@ -52,6 +55,7 @@ class DeviceBuffer:
         self.ndim = len(self.shape)
         self.size = tensor.numel()
         self.nbytes = self.size * dt.itemsize
+        self.strides = tuple(st * dt.itemsize for st in tensor.stride())
 
     def __setitem__(self, mask, value):
         import torch
@@ -61,7 +65,6 @@ class DeviceBuffer:
 
     def __repr__(self):
         return f"DeviceBuffer({self.shape}, {self.dtype}, {self.tensor.device})"
-
 
     def assign(self, values: np.ndarray) -> None:
         """Copy an ndarray of this shape and dtype (computed on the CPU) in."""
@@ -74,10 +77,6 @@ class DeviceBuffer:
             src = torch.from_numpy(a)
         self.tensor.copy_(src)
 
-
-# Initializers that work on whole arrays with NumPy (a QR, a sort): on a
-# device they compute on the CPU and copy; the values are the CPU's.
-HOST_ONLY = ("orthogonal", "sparse")
 
 _TRITON = None
 
@@ -99,21 +98,12 @@ def view(tensor):
     return DeviceBuffer(tensor) if _TRITON else None
 
 
-def run(init, buf, **kwargs):
-    """init(out=buf, **kwargs), through a CPU array where buf is a
-    DeviceBuffer and init one of HOST_ONLY."""
-    if isinstance(buf, DeviceBuffer) and getattr(init, "__name__", "") in HOST_ONLY:
-        host = np.empty(buf.shape, dtype=buf.dtype)
-        init(out=host, **kwargs)
-        buf.assign(host)
-    else:
-        init(out=buf, **kwargs)
-    return buf
+def fill(target, request) -> None:
+    """Fill target.out (a DeviceBuffer) with the request's values: the
+    meaning of the cpu backend's fill, on the GPU."""
+    from . import triton_kernels
 
-
-def fill(buf: DeviceBuffer, kind: int, dtype: int, a: float, b: float, c: float, d: float, lo: float, hi: float,
-         key, stream: int, gbase: int, gstrides) -> None:
-    """fastinit._core.fill's meaning on a DeviceBuffer."""
-    from . import triton_kernels as _kernels
-
-    _kernels.launch(buf.tensor, kind, dtype, a, b, c, d, lo, hi, key, stream, gbase, gstrides)
+    buf = target.out
+    r = request
+    triton_kernels.launch(buf.tensor, r.kind, dtype_code(buf.dtype), r.a, r.b, r.c, r.d, r.lo, r.hi, target.key,
+                          target.stream, target.start, target.gstrides)

@@ -11,7 +11,7 @@ lives in a ``contextvars.ContextVar`` whose default is the import-time
 choice.  Two threads forcing different paths do not see each other's; a
 thread that never forces uses the import-time choice.  The core's own
 OpenMP threads follow the Python thread that started the fill: the fill
-passes them ``current()`` as an argument (see _engine.fill).
+passes them ``current()`` as an argument (see cpu.fill).
 """
 
 from __future__ import annotations

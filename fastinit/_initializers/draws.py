@@ -1,48 +1,68 @@
-"""From a distribution's parameters to a call of the compiled core.
+"""From a distribution's parameters to a FillRequest, and where it goes.
 
 Here live the parts of the stream contract that are decided in Python: how
-parameters are rounded to the type the core computes in, and the bounds that
-keep rounded outputs inside a requested interval.  The thread count and the
-SIMD path come from their policy modules.
+parameters are rounded to the type the core computes in, the bounds that
+keep rounded outputs inside a requested interval, and which kind computes a
+law (a truncated normal's float32 or float64 path).  FillRequest (what) and
+FillTarget (where) are the two values the backends take
+(fastinit._backends.fill); the thread count and the SIMD path are the cpu
+backend's business.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import struct
 
 import numpy as np
 
-from .._backends import cuda as _cuda
-from . import ndtr as _ndtr
-from .._backends import simd as _simd
-from .._backends import threads as _threads
-from .. import _core
 from .._contract import constants as C
+from .._contract import dtype_code, words_per_element  # noqa: F401 (part of this module's vocabulary)
 from .._contract.constants import CONST, NORMAL, RAW, TRUNCNORM, TRUNCNORM_F64, UNIFORM  # noqa: F401 (the kinds)
-from .._backends.cuda import DeviceBuffer
+from . import ndtr as _ndtr
 
-_DT_U32, _DT_F32, _DT_F64, _DT_F16, _DT_BF16 = C.DT_U32, C.DT_F32, C.DT_F64, C.DT_F16, C.DT_BF16
-# Keyed by dtype object: np.dtype.name is slow enough to show in a small fill.
-_CODES = {np.dtype(np.uint32): _DT_U32, np.dtype(np.float32): _DT_F32, np.dtype(np.float64): _DT_F64,
-          np.dtype(np.float16): _DT_F16}
+_DT_F64, _DT_BF16 = C.DT_F64, C.DT_BF16
 
 
-def dtype_code(dt: np.dtype) -> int:
-    code = _CODES.get(dt)
-    if code is None and dt.name == "bfloat16":  # once: ml_dtypes' dtype joins the table
-        code = _CODES[dt] = _DT_BF16
-    return code
+@dataclasses.dataclass(frozen=True, slots=True)
+class FillRequest:
+    """What a fill computes: a kind of the stream contract and its parameter
+    slots, in the contract's order (a, b, c, d, lo, hi: the core's
+    fi_params; stream.toml gives each kind's law).  Parameters of 16- and
+    32-bit outputs are already rounded to float32, lo and hi to the output
+    dtype: the constructors below do that."""
+
+    kind: int
+    a: float = 0.0
+    b: float = 0.0
+    c: float = 0.0
+    d: float = 0.0
+    lo: float = -math.inf
+    hi: float = math.inf
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FillTarget:
+    """Where a fill writes and which elements of which stream: local
+    element (i_0, ..., i_{n-1}) of `out` (a validated buffer of a backend)
+    takes element start + sum(i_d * gstrides[d]) of the (key, stream) stream
+    (gstrides None: the C-order flat index, plus start)."""
+
+    out: object
+    key: tuple
+    stream: int = 0
+    start: int = 0
+    gstrides: tuple | None = None
+
+
+RAW_WORDS = FillRequest(RAW)  # the Philox words themselves
 
 
 def compute_type(dt: np.dtype) -> type:
     """The type values are computed in: float64 for float64, else float32."""
     return np.float64 if dtype_code(dt) == _DT_F64 else np.float32
-
-
-def words_per_element(dt: np.dtype) -> int:
-    return C.WORDS_PER_ELEMENT[dtype_code(dt)]
 
 
 def _in_compute(x: float, dt: np.dtype, name: str) -> float:
@@ -97,7 +117,7 @@ def _span(low: float, high: float, dt: np.dtype, name: str) -> float:
 
 
 @functools.lru_cache(maxsize=256)
-def uniform_params(low: float, high: float, dt: np.dtype):
+def _uniform_slots(low: float, high: float, dt: np.dtype):
     """(a, b, lo, hi) of a uniform [low, high) fill: clamp(a + b * unit, lo, hi)."""
     b = _span(low, high, dt, "high - low")
     lo, hi = inner_bounds(low, high, dt, closed_high=False)
@@ -207,56 +227,44 @@ def check_fits(largest: float, dt: np.dtype, what: str) -> None:
         raise OverflowError(f"{what} can reach {largest:.5g}, beyond the largest {dt.name} ({_dtype_max(dt):.5g})")
 
 
-def normal_params(loc: float, scale: float, dt: np.dtype):
+def _normal_slots(loc: float, scale: float, dt: np.dtype):
+    """(a, b, lo, hi) of N(loc, scale): a + b * z."""
     check_fits(abs(loc) + scale * _MAX_Z[dtype_code(dt) == _DT_F64], dt, f"normal(loc={loc}, scale={scale})")
     return _in_compute(loc, dt, "loc"), _in_compute(scale, dt, "scale"), -np.inf, np.inf
 
 
-# Constant fills of at least this many bytes use non-temporal stores: beyond
-# the last-level cache they skip reading each line before writing it (2^26
-# float32 zeros on 2 threads: 4392 -> 5518 Melem/s).  Random fills are
-# compute-bound and gained nothing (uniform) or lost (normal), so they never do.
-STREAM_STORES_FROM = 32 << 20
-_STREAM_STORES = 1
-
-# Buffers of at least this many bytes are advised to use transparent huge
-# pages before the fill touches them (NumPy does this for its own large
-# arrays; torch's allocator does not): a TinyLlama-1.1B-shaped model built
-# under fastinit.torch.patch() took 2.6-4.3 s with 4 KiB page faults and
-# 1.4-1.9 s with this.  Memory already touched is unaffected.
-HUGEPAGES_FROM = 32 << 20
-
-# ------------------------------------------------------------- specs
-# A spec is (kind, a, b, lo, hi[, c, d]): what _engine.fill and
-# Generator._draw take.
+# ------------------------------------------------------------- requests
 
 # The standard deviation of a standard normal truncated to [-2, 2]: Keras and
 # JAX divide by it so that a truncated draw keeps the intended variance.
 TRUNCATED_STD = C.TRUNCATED_STD
 
 
-def const_spec(value: float, dt: np.dtype):
+def constant(value: float, dt: np.dtype) -> FillRequest:
     """A constant, rounded once (to nearest even) to the dtype."""
     with np.errstate(over="ignore"):
         v = float(np.array(value, dtype=dt))
     if not math.isfinite(v):
         raise OverflowError(f"value {value} overflows {dt.name}")
-    return (CONST, v, 0.0, -math.inf, math.inf)
+    return FillRequest(CONST, v)
 
 
-def uniform_spec(low: float, high: float, dt: np.dtype):
+def uniform(low: float, high: float, dt: np.dtype) -> FillRequest:
+    """U[low, high), kept inside [low, high) after rounding to the dtype."""
     if low == high:
-        return const_spec(low, dt)
-    return (UNIFORM, *uniform_params(low, high, dt))
+        return constant(low, dt)
+    a, b, lo, hi = _uniform_slots(low, high, dt)
+    return FillRequest(UNIFORM, a, b, lo=lo, hi=hi)
 
 
-def normal_spec(mean: float, std: float, dt: np.dtype, truncated: bool = False):
+def normal(mean: float, std: float, dt: np.dtype, truncated: bool = False) -> FillRequest:
     """N(mean, std), or with truncated=True Keras' and JAX's truncated normal:
     std / TRUNCATED_STD, cut at 2 of those standard deviations."""
     if truncated:
         s = std / TRUNCATED_STD
-        return truncnorm_spec(mean, s, mean - 2 * s, mean + 2 * s, dt)
-    return (NORMAL, *normal_params(mean, std, dt))
+        return truncated_normal(mean, s, mean - 2 * s, mean + 2 * s, dt)
+    a, b, lo, hi = _normal_slots(mean, std, dt)
+    return FillRequest(NORMAL, a, b, lo=lo, hi=hi)
 
 
 # A 32-bit output's truncated normal is computed in float32 where the window
@@ -265,7 +273,7 @@ def normal_spec(mean: float, std: float, dt: np.dtype, truncated: bool = False):
 FLOAT32_TRUNCNORM_MASS = C.FLOAT32_TRUNCNORM_MASS
 
 
-def truncnorm_spec(mean: float, std: float, a: float, b: float, dt: np.dtype):
+def truncated_normal(mean: float, std: float, a: float, b: float, dt: np.dtype) -> FillRequest:
     """N(mean, std) truncated to [a, b] (a < b): clamp(mean + s z, lo, hi) with
     z = Phi^-1(c + d u); see fi_math.h.  Phi comes from fastinit._initializers.ndtr.
 
@@ -279,7 +287,7 @@ def truncnorm_spec(mean: float, std: float, a: float, b: float, dt: np.dtype):
     if lo > hi:
         raise ValueError(f"no {dt.name} value lies in [a, b] = [{a}, {b}]")
     if std == 0:
-        return const_spec(min(max(mean, lo), hi), dt)
+        return constant(min(max(mean, lo), hi), dt)
     with np.errstate(over="ignore"):
         alpha, beta = (a - mean) / std, (b - mean) / std
     if not (math.isfinite(alpha) and math.isfinite(beta)):
@@ -290,34 +298,14 @@ def truncnorm_spec(mean: float, std: float, a: float, b: float, dt: np.dtype):
         # the density is flat across the window to float64's precision (and
         # Phi(b) - Phi(a) would have lost its digits): the window's uniform
         # law, closed at both ends
-        return (UNIFORM, _in_compute(a, dt, "a"), _span(a, b, dt, "b - a"), lo, hi)
+        return FillRequest(UNIFORM, _in_compute(a, dt, "a"), _span(a, b, dt, "b - a"), lo=lo, hi=hi)
     pa, pw, flipped = _ndtr.truncation(alpha, beta)
     # c + d u must stay a normal float64 for the smallest u (2^-33 or 2^-54)
     if not pw >= 2.0**-968:
         raise ValueError(f"[a, b] = [{a}, {b}] has probability {pw:.3g} under N({mean}, {std}): "
                          "too far in the tail to sample in float64 (beyond about 37 std)")
     if dtype_code(dt) != _DT_F64 and pw < FLOAT32_TRUNCNORM_MASS:
-        return (TRUNCNORM_F64, mean, -std if flipped else std, lo, hi, pa, pw)
+        return FillRequest(TRUNCNORM_F64, mean, -std if flipped else std, pa, pw, lo, hi)
     c, d = _in_compute(pa, dt, "Phi(a)"), _in_compute(pw, dt, "Phi(b) - Phi(a)")
     s = _in_compute(-std if flipped else std, dt, "std")
-    return (TRUNCNORM, _in_compute(mean, dt, "mean"), s, lo, hi, c, d)
-
-
-_byte_bounds = np.lib.array_utils.byte_bounds if hasattr(np.lib, "array_utils") else np.byte_bounds
-
-
-def fill(out: np.ndarray, kind: int, a: float = 0.0, b: float = 0.0, lo: float = -np.inf,
-         hi: float = np.inf, c: float = 0.0, d: float = 0.0, *, key, stream: int, gbase: int = 0,
-         gstrides=None) -> np.ndarray:
-    """Fill out (validated by the caller) in place and return it."""
-    if type(out) is DeviceBuffer:  # a tensor on a GPU: the same parameters, Triton's kernels
-        _cuda.fill(out, kind, dtype_code(out.dtype), a, b, c, d, lo, hi, key, stream, gbase, gstrides)
-        return out
-    flags = _STREAM_STORES if kind == CONST and out.nbytes >= STREAM_STORES_FROM else 0
-    if out.nbytes >= HUGEPAGES_FROM:
-        first_byte, end_byte = _byte_bounds(out)
-        _core.advise_hugepages(first_byte, end_byte - first_byte)
-    segment = _threads.SEGMENT if not gstrides or gstrides[-1] == 1 else _threads.SEGMENT_STRIDED
-    _core.fill(out, kind, dtype_code(out.dtype), a, b, c, d, lo, hi, key[0], key[1], stream, gbase,
-               gstrides, _threads.threads_for(out.size), _simd.current(), segment, flags)
-    return out
+    return FillRequest(TRUNCNORM, _in_compute(mean, dt, "mean"), s, c, d, lo, hi)

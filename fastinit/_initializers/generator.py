@@ -24,8 +24,10 @@ import threading
 
 import numpy as np
 
+from .. import _backends
 from . import draws as _draws
-from .methods import DETERMINISTIC_INITIALIZERS, InitializerMethods, sequential_blocks
+from .draws import RAW_WORDS, FillTarget
+from .methods import DETERMINISTIC_INITIALIZERS, InitializerMethods, reserve
 from .. import _validate as V
 
 _BLOCKS_PER_STREAM = 1 << 62  # element indices of a float32 draw stay below 2**64
@@ -103,7 +105,7 @@ class Generator(InitializerMethods):
         n = V.check_nbytes(shape, 4)
         first = V.check_start(start, n)
         out = np.empty(shape, dtype=np.uint32)
-        return _draws.fill(out, _draws.RAW, key=self._key, stream=s, gbase=first)
+        return _backends.fill(FillTarget(out, self._key, s, first), RAW_WORDS)
 
     # -------------------------------------------------------- distributions
 
@@ -111,7 +113,7 @@ class Generator(InitializerMethods):
         """Floats in [0, 1): float32 from a word's top 24 bits, float64 from
         the top 53 bits of two words (NumPy's conventions)."""
         dt, shape, addr = self._request("random", size, dtype, out, stream, start)
-        return self._draw(_draws.UNIFORM, _draws.uniform_params(0.0, 1.0, dt), dt, shape, out, addr)
+        return self._draw(_draws.uniform(0.0, 1.0, dt), dt, shape, out, addr)
 
     def uniform(self, low=0.0, high=1.0, size=None, dtype=None, out=None, *, stream=None, start=None):
         """Floats in [low, high): low + (high - low) * random(), rounded in
@@ -122,14 +124,13 @@ class Generator(InitializerMethods):
             return self._broadcast("uniform", low, high, size, dtype, out, stream, start)
         low, high = _finite_range(low, high)
         dt, shape, addr = self._request("uniform", size, dtype, out, stream, start)
-        spec = _draws.uniform_spec(low, high, dt)
-        return self._draw(spec[0], spec[1:], dt, shape, out, addr)
+        return self._draw(_draws.uniform(low, high, dt), dt, shape, out, addr)
 
     def standard_normal(self, size=None, dtype=None, out=None, *, stream=None, start=None):
         """Standard normal floats by Box-Muller (one word per float32, two per
         float64; no rejection)."""
         dt, shape, addr = self._request("standard_normal", size, dtype, out, stream, start)
-        return self._draw(_draws.NORMAL, _draws.normal_params(0.0, 1.0, dt), dt, shape, out, addr)
+        return self._draw(_draws.normal(0.0, 1.0, dt), dt, shape, out, addr)
 
     def normal(self, loc=0.0, scale=1.0, size=None, dtype=None, out=None, *, stream=None, start=None):
         """Normal floats: loc + scale * standard_normal(), computed in the
@@ -141,7 +142,7 @@ class Generator(InitializerMethods):
         loc = V.check_real(loc, "loc")
         scale = V.check_nonnegative(scale, "scale")
         dt, shape, addr = self._request("normal", size, dtype, out, stream, start)
-        return self._draw(_draws.NORMAL, _draws.normal_params(loc, scale, dt), dt, shape, out, addr)
+        return self._draw(_draws.normal(loc, scale, dt), dt, shape, out, addr)
 
     def _broadcast(self, method, p0, p1, size, dtype, out, stream, start):
         """uniform/normal with array parameters: element i takes its word(s)
@@ -168,19 +169,19 @@ class Generator(InitializerMethods):
             if (a > b).any():
                 raise ValueError("uniform: low must not exceed high (high - low < 0)")
             values = _draws.uniform_array(a, b, dt)
-            kind, std = _draws.UNIFORM, _draws.uniform_params(0.0, 1.0, np.dtype(_draws.compute_type(dt)))
+            standard = _draws.uniform(0.0, 1.0, np.dtype(_draws.compute_type(dt)))
         else:
             if not (np.isfinite(a).all() and np.isfinite(b).all()):
                 raise ValueError("normal: loc and scale must be finite")
             if (b < 0).any():
                 raise ValueError("normal: scale must be non-negative (scale < 0)")
             values = _draws.normal_array(a, b, dt)
-            kind, std = _draws.NORMAL, _draws.normal_params(0.0, 1.0, np.dtype(_draws.compute_type(dt)))
+            standard = _draws.normal(0.0, 1.0, np.dtype(_draws.compute_type(dt)))
         # 16-bit outputs take the same word per element as float32: the
         # standard draw is made in the compute type, then rounded once
         ct = np.dtype(_draws.compute_type(dt))
         z = np.empty(full, dtype=ct)
-        self._draw(kind, std, ct, full, z, addr)
+        self._draw(standard, ct, full, z, addr)
         res = values(z)
         if out is None:
             return res if full else res[()]
@@ -218,37 +219,26 @@ class Generator(InitializerMethods):
             self._block = first + blocks
         return first
 
-    def _reserve(self, n: int, dt: np.dtype) -> int:
-        """Take the blocks for n elements of dt; return the first element index."""
-        wpe = _draws.words_per_element(dt)
-        return self._reserve_blocks(-(-n * wpe // 4)) * 4 // wpe
-
-    def _reserve_for(self, method: str, n: int, dt: np.dtype) -> int:
-        """The sequential reservation of initializer `method` for a tensor of
-        n elements of dt, in one atomic step (fastinit.dask takes the same, so
-        an array advances the Generator exactly as the in-memory call):
-        the first element index, in the units the method's draw uses."""
-        blocks, unit = sequential_blocks(method, n, dt)
-        return self._reserve_blocks(blocks) * 4 // _draws.words_per_element(unit)
-
-    def _draw(self, kind, params, dt, shape, out, address, shard=None):
-        """Fill out (or a new array of shape): sequentially from the position
-        (address None) or at (stream, first element).  shard = (global size,
-        offset, global strides) makes out the part full[index] of a global
-        tensor whose element 0 is the first element; a sequential draw then
-        takes the blocks of the whole global tensor."""
+    def _draw(self, request, dt, shape, out, address, shard=None):
+        """Fill out (or a new array of shape) with the request's values:
+        sequentially from the position (address None) or at (stream, first
+        element).  shard = (global size, offset, global strides) makes out
+        the part full[index] of a global tensor whose element 0 is the first
+        element; a sequential draw then takes the blocks of the whole global
+        tensor."""
         scalar = out is None and shape is None
         if out is None:
             out = np.empty(() if shape is None else shape, dtype=dt)
         n = shard[0] if shard else out.size
         if address is None:
-            stream, first = 0, self._reserve(n, dt)
+            stream, first = 0, reserve(self, None, n, dt)
         else:
             stream, first = address
         if shard:
-            _draws.fill(out, kind, *params, key=self._key, stream=stream, gbase=first + shard[1], gstrides=shard[2])
+            target = FillTarget(out, self._key, stream, first + shard[1], shard[2])
         else:
-            _draws.fill(out, kind, *params, key=self._key, stream=stream, gbase=first)
+            target = FillTarget(out, self._key, stream, first)
+        _backends.fill(target, request)
         return out.item() if scalar else out
 
 

@@ -26,7 +26,9 @@ import types
 
 import numpy as np
 
+from .. import _backends
 from . import draws as _draws
+from .draws import FillTarget
 from .. import _validate as V
 from .fans import LAYOUTS, calculate_gain, compute_fans, select_fan
 
@@ -122,7 +124,7 @@ class _Target:
 
 
 def _fill_const(tgt, out, value):
-    return _draws.fill(tgt.result(out), *_draws.const_spec(value, tgt.dt), key=(0, 0), stream=0)
+    return _backends.fill(FillTarget(tgt.result(out), (0, 0)), _draws.constant(value, tgt.dt))
 
 
 @_function
@@ -151,7 +153,7 @@ def eye(shape=None, *, gain=1.0, out=None, dtype=None, global_shape=None, index=
     tgt = _Target("eye", shape, out, dtype, global_shape, index)
     if len(tgt.global_shape) != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    value = _draws.const_spec(V.check_real(gain, "gain"), tgt.dt)[1]
+    value = _draws.constant(V.check_real(gain, "gain"), tgt.dt).a
     res = _fill_const(tgt, out, 0.0)
     rows, cols = np.divmod(tgt.global_indices(), tgt.global_shape[1])
     res[rows == cols] = value
@@ -188,21 +190,60 @@ def dirac(shape=None, *, groups=1, out=None, dtype=None, global_shape=None, inde
 
 
 _F64 = np.dtype(np.float64)
-_U32 = np.dtype(np.uint32)
 
 
-def sequential_blocks(method: str, n: int, dt: np.dtype) -> tuple[int, np.dtype]:
-    """(Philox blocks of stream 0, dtype whose element indices address them)
-    that a sequential draw of initializer `method` takes for a tensor of n
-    elements of dt: orthogonal draws float64 normals whatever the dtype;
-    sparse draws its values, then one uint32 key per element."""
-    if method == "orthogonal":
-        return -(-n * 2 // 4), _F64
-    wpe = _draws.words_per_element(dt)
-    blocks = -(-n * wpe // 4)
-    if method == "sparse":
-        blocks += -(-n // 4)
-    return blocks, dt
+class Draw:
+    """What an initializer draws from its stream for a tensor of n elements
+    of dtype dt, stated once, on the initializer (``@uses(Draw(...))``): its
+    values, as elements of `unit` (the output dtype where None; orthogonal's
+    are float64 normals whatever the dtype), then with keys=True one uint32
+    word per element from the block after the values (sparse's zero-row
+    keys).  whole=True: the values are computed for the whole tensor in
+    NumPy (a QR, a sort) and the part is cut from it; for a GPU tensor that
+    runs on the host and is copied.  A sequential draw takes blocks() blocks
+    of stream 0 in one step, whatever part of the tensor a call writes."""
+
+    __slots__ = ("unit", "keys", "whole")
+
+    def __init__(self, unit: np.dtype | None = None, keys: bool = False, whole: bool = False):
+        self.unit, self.keys, self.whole = unit, keys, whole
+
+    def value_dtype(self, dt: np.dtype) -> np.dtype:
+        return self.unit if self.unit is not None else dt
+
+    def blocks(self, n: int, dt: np.dtype) -> int:
+        values = -(-n * _draws.words_per_element(self.value_dtype(dt)) // 4)
+        return values + (-(-n // 4) if self.keys else 0)
+
+    def key_word(self, first: int, n: int, dt: np.dtype) -> int:
+        """The first key word of a draw whose values are elements [first, first + n)."""
+        return 4 * -(-(first + n) * _draws.words_per_element(self.value_dtype(dt)) // 4)
+
+
+ONE_VALUE_EACH = Draw()  # every initializer but those that say otherwise
+
+
+def uses(draw: Draw):
+    """Record an initializer's draw on it (the decorators above it keep it)."""
+
+    def mark(fn):
+        fn.draw = draw
+        return fn
+
+    return mark
+
+
+def draw_of(initializer) -> Draw:
+    return getattr(initializer, "draw", ONE_VALUE_EACH)
+
+
+def reserve(rng, initializer, n: int, dt: np.dtype) -> int:
+    """Take the blocks of a sequential draw of `initializer` for n elements
+    of dt from rng's stream 0 in one step; return the first element index,
+    in the units of the draw's values (fastinit.dask reserves a whole array
+    this way, as the in-memory call would)."""
+    draw = draw_of(initializer)
+    return rng._reserve_blocks(draw.blocks(n, dt)) * 4 // _draws.words_per_element(draw.value_dtype(dt))
 
 
 class InitializerMethods:
@@ -214,7 +255,7 @@ class InitializerMethods:
     tensor being element ``start`` (default 0) of the stream.
     """
 
-    # Generator supplies _draw (the fill) and _reserve.
+    # Generator supplies _draw (the fill) and _reserve_blocks.
 
     def _init(self, method, shape, out, dtype, stream, start, global_shape, index):
         """The target and the address: None (sequential) or (stream, first)."""
@@ -238,8 +279,8 @@ class InitializerMethods:
             fo = co if fo is None else fo
         return select_fan(fi, fo, mode, modes)
 
-    def _fill(self, spec, tgt, out, addr):
-        return self._draw(spec[0], spec[1:], tgt.dt, tgt.shape, tgt.result(out), addr, tgt.shard)
+    def _fill(self, request, tgt, out, addr):
+        return self._draw(request, tgt.dt, tgt.shape, tgt.result(out), addr, tgt.shard)
 
     # ---- plain distributions (the module's uniform and normal; the methods
     # of those names are NumPy's)
@@ -247,13 +288,13 @@ class InitializerMethods:
     def _uniform_init(self, shape, low, high, out, dtype, stream, start, global_shape, index):
         low, high = V.check_bounds(low, high)
         tgt, addr = self._init("uniform", shape, out, dtype, stream, start, global_shape, index)
-        return self._fill(_draws.uniform_spec(low, high, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.uniform(low, high, tgt.dt), tgt, out, addr)
 
     def _normal_init(self, shape, mean, std, out, dtype, stream, start, global_shape, index):
         mean = V.check_real(mean, "mean")
         std = V.check_nonnegative(std, "std")
         tgt, addr = self._init("normal", shape, out, dtype, stream, start, global_shape, index)
-        return self._fill(_draws.normal_spec(mean, std, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.normal(mean, std, tgt.dt), tgt, out, addr)
 
     @_method
     def truncated_normal(self, shape=None, *, mean=0.0, std=1.0, a=-2.0, b=2.0, std_units=False,
@@ -272,7 +313,7 @@ class InitializerMethods:
         tgt, addr = self._init("truncated_normal", shape, out, dtype, stream, start, global_shape, index)
         if std_units:
             a, b = mean + a * std, mean + b * std
-        return self._fill(_draws.truncnorm_spec(mean, std, a, b, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.truncated_normal(mean, std, a, b, tgt.dt), tgt, out, addr)
 
     # ---- Xavier / Glorot
 
@@ -292,7 +333,7 @@ class InitializerMethods:
         if tgt.global_size == 0:
             return tgt.result(out)
         limit = gain * math.sqrt(3.0 / fan)
-        return self._fill(_draws.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.uniform(-limit, limit, tgt.dt), tgt, out, addr)
 
     @_method
     def xavier_normal(self, shape=None, *, gain=1.0, truncated=False, layout="torch", fan_in=None,
@@ -303,7 +344,7 @@ class InitializerMethods:
                                             stream, start, global_shape, index)
         if tgt.global_size == 0:
             return tgt.result(out)
-        return self._fill(_draws.normal_spec(0.0, gain * math.sqrt(1.0 / fan), tgt.dt, truncated), tgt, out, addr)
+        return self._fill(_draws.normal(0.0, gain * math.sqrt(1.0 / fan), tgt.dt, truncated), tgt, out, addr)
 
     # ---- He / Kaiming
 
@@ -327,7 +368,7 @@ class InitializerMethods:
         if tgt.global_size == 0:
             return tgt.result(out)
         limit = math.sqrt(3.0) * std
-        return self._fill(_draws.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.uniform(-limit, limit, tgt.dt), tgt, out, addr)
 
     @_method
     def he_normal(self, shape=None, *, a=0.0, mode="fan_in", nonlinearity="leaky_relu", truncated=False,
@@ -339,7 +380,7 @@ class InitializerMethods:
                                   stream, start, global_shape, index)
         if tgt.global_size == 0:
             return tgt.result(out)
-        return self._fill(_draws.normal_spec(0.0, std, tgt.dt, truncated), tgt, out, addr)
+        return self._fill(_draws.normal(0.0, std, tgt.dt, truncated), tgt, out, addr)
 
     # ---- LeCun
 
@@ -353,7 +394,7 @@ class InitializerMethods:
         if tgt.global_size == 0:
             return tgt.result(out)
         limit = math.sqrt(3.0 / fi)
-        return self._fill(_draws.uniform_spec(-limit, limit, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.uniform(-limit, limit, tgt.dt), tgt, out, addr)
 
     @_method
     def lecun_normal(self, shape=None, *, truncated=False, layout="torch", fan_in=None, out=None, dtype=None,
@@ -364,7 +405,7 @@ class InitializerMethods:
         fi = self._fan(tgt, layout, "fan_in", fan_in, None)
         if tgt.global_size == 0:
             return tgt.result(out)
-        return self._fill(_draws.normal_spec(0.0, math.sqrt(1.0 / fi), tgt.dt, truncated), tgt, out, addr)
+        return self._fill(_draws.normal(0.0, math.sqrt(1.0 / fi), tgt.dt, truncated), tgt, out, addr)
 
     # ---- Keras / JAX variance scaling
 
@@ -389,14 +430,15 @@ class InitializerMethods:
         s = scale / max(1.0, fan)
         if distribution == "uniform":
             limit = math.sqrt(3.0 * s)
-            spec = _draws.uniform_spec(-limit, limit, tgt.dt)
+            request = _draws.uniform(-limit, limit, tgt.dt)
         else:
-            spec = _draws.normal_spec(0.0, math.sqrt(s), tgt.dt, distribution == "truncated_normal")
-        return self._fill(spec, tgt, out, addr)
+            request = _draws.normal(0.0, math.sqrt(s), tgt.dt, distribution == "truncated_normal")
+        return self._fill(request, tgt, out, addr)
 
     # ---- structured: computed for the whole tensor, then the part is taken
 
     @_method
+    @uses(Draw(unit=_F64, whole=True))
     def orthogonal(self, shape=None, *, gain=1.0, out=None, dtype=None, stream=None, start=None,
                    global_shape=None, index=None):
         """A (semi-)orthogonal matrix, times gain (Saxe et al. 2014; torch's
@@ -416,11 +458,11 @@ class InitializerMethods:
         n = tgt.global_size
         if res.size == 0:  # nothing to write here; a sequential draw still takes its blocks
             if addr is None and n:
-                self._reserve_for("orthogonal", n, tgt.dt)
+                reserve(self, InitializerMethods.orthogonal, n, tgt.dt)
             return res
         rows, cols = gshape[0], n // gshape[0]
         flat = np.empty((rows, cols), dtype=np.float64)
-        self._draw(_draws.NORMAL, _draws.normal_params(0.0, 1.0, flat.dtype), flat.dtype, flat.shape, flat, addr)
+        self._draw(_draws.normal(0.0, 1.0, flat.dtype), flat.dtype, flat.shape, flat, addr)
         m = flat.T if rows < cols else flat
         q, r = np.linalg.qr(m)
         d = np.sign(np.diag(r))
@@ -433,6 +475,7 @@ class InitializerMethods:
         return res
 
     @_method
+    @uses(Draw(keys=True, whole=True))
     def sparse(self, shape=None, *, sparsity, std=0.01, out=None, dtype=None, stream=None, start=None,
                global_shape=None, index=None):
         """A 2-d N(0, std) matrix with exactly ceil(sparsity * rows) zeros in
@@ -451,23 +494,20 @@ class InitializerMethods:
         res = tgt.result(out)
         rows, cols = tgt.global_shape
         n = rows * cols
-        spec = _draws.normal_spec(0.0, std, tgt.dt)
-        if addr is not None and n:
-            # the keys follow the values' blocks: check their words exist
-            # before anything is written
-            key_word = 4 * -(-(addr[1] + n) * _draws.words_per_element(tgt.dt) // 4)
-            if key_word + n > 1 << 64:
-                raise ValueError(f"start: a sparse {tgt.dt.name} tensor of {n} elements from element {addr[1]} "
-                                 "has its zero-row keys past the last word of the stream (2**64)")
+        request = _draws.normal(0.0, std, tgt.dt)
+        draw = draw_of(InitializerMethods.sparse)
+        if addr is not None and n and draw.key_word(addr[1], n, tgt.dt) + n > 1 << 64:
+            # the keys follow the values' blocks: check their words exist before anything is written
+            raise ValueError(f"start: a sparse {tgt.dt.name} tensor of {n} elements from element {addr[1]} "
+                             "has its zero-row keys past the last word of the stream (2**64)")
         if addr is None and n:  # sequential: the values' blocks, then the keys', in one step
-            addr = (0, self._reserve_for("sparse", n, tgt.dt))
+            addr = (0, reserve(self, InitializerMethods.sparse, n, tgt.dt))
         if res.size == 0:
             return res
         stream, first = addr
         full = res if tgt.shard is None else np.empty(tgt.global_shape, dtype=tgt.dt)
-        self._draw(spec[0], spec[1:], tgt.dt, full.shape, full, addr)
-        key_word = 4 * -(-(first + n) * _draws.words_per_element(tgt.dt) // 4)
-        keys = self.random_raw((rows, cols), stream=stream, start=key_word)
+        self._draw(request, tgt.dt, full.shape, full, addr)
+        keys = self.random_raw((rows, cols), stream=stream, start=draw.key_word(first, n, tgt.dt))
         num_zeros = math.ceil(sparsity * rows)
         if num_zeros:
             zero_rows = np.argsort(keys, axis=0, kind="stable")[:num_zeros]

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .._initializers.generator import Generator, default_rng
+from .._initializers.methods import draw_of
 
 _DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.float16: np.float16}
 
@@ -76,9 +77,9 @@ def _as_numpy(tensor):
     if type(tensor) is not torch.Tensor and not isinstance(tensor, torch.nn.Parameter):
         return None  # DTensor and other tensor subclasses
     if tensor.device.type == "cuda":  # Triton's kernels: the CPU's values (None without Triton)
-        from .._backends import cuda as _cuda
+        from .._backends import cuda
 
-        return _cuda.view(tensor.detach())
+        return cuda.view(tensor.detach())
     if tensor.device.type != "cpu" or tensor.layout is not torch.strided or tensor.is_quantized:
         return None
     t = tensor.detach()
@@ -145,8 +146,8 @@ def write(tensor, fill, host_only: bool = False, same_value: bool = False) -> bo
 
 def host_only(fn) -> bool:
     """Whether an initializer computes the whole tensor in NumPy (it then
-    runs on a CPU array for a CUDA tensor)."""
-    return getattr(fn, "__name__", "") in ("orthogonal", "sparse")
+    runs on a CPU array for a CUDA tensor): its Draw says so."""
+    return draw_of(fn).whole
 
 
 def as_rng(generator) -> Generator:

@@ -18,7 +18,7 @@ from torch.nn import init as _tinit
 
 from .._initializers import functions as _functions
 from .. import _validate as V
-from ._fill import NotATensorError, as_rng, check_tensor, write  # noqa: F401  (NotATensorError: exported)
+from ._fill import NotATensorError, as_rng, check_tensor, host_only, write  # noqa: F401  (NotATensorError: exported)
 
 FUNCTIONS = ["uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
              "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
@@ -57,7 +57,7 @@ def _fastinit_or_torch(name, tensor, call, *args, **kwargs):
     if isinstance(gen, torch.Generator) and gen.device.type != "cpu":
         return ORIGINAL[name](tensor, *args, **kwargs)
     try:
-        done = write(tensor, call, host_only=name in ("orthogonal_", "sparse_"), same_value=name in _SAME_VALUE)
+        done = write(tensor, call, host_only=host_only(getattr(_functions, NUMPY_FUNCTION[name])), same_value=name in _SAME_VALUE)
     except OverflowError as e:
         raise InitOverflowError(*e.args) from e
     except ValueError as e:

@@ -77,13 +77,16 @@ _method = keyword_only_after_shape("rng.{}")
 
 
 class _Target:
-    """What an initializer writes: dtype, local shape, the global shape its
-    fans and values come from, and the shard (global size, offset, global
-    strides) or None for a whole tensor."""
+    """What an initializer writes, checked once per call: dtype, local
+    shape, the global shape its fans and values come from, the shard
+    (global size, offset, global strides) or None for a whole tensor, and
+    the address in the stream (None: a sequential draw; else (stream, first
+    element), set by InitializerMethods._init)."""
 
-    __slots__ = ("dt", "shape", "global_shape", "shard")
+    __slots__ = ("dt", "shape", "global_shape", "shard", "address")
 
     def __init__(self, method, shape, out, dtype, global_shape=None, index=None):
+        self.address = None
         if global_shape is None and index is None:
             self.dt, self.shape = V.check_target(method, shape, out, dtype, np.float32, "shape")
             if self.shape is None:
@@ -258,12 +261,13 @@ class InitializerMethods:
     # Generator supplies _draw (the fill) and _reserve_blocks.
 
     def _init(self, method, shape, out, dtype, stream, start, global_shape, index):
-        """The target and the address: None (sequential) or (stream, first)."""
+        """The target, its address checked: None (a sequential draw) or
+        (stream, first element)."""
         tgt = _Target(method, shape, out, dtype, global_shape, index)
-        if stream is None and start is None:
-            return tgt, None
-        s = V.check_stream(stream) if stream is not None else 0
-        return tgt, (s, V.check_start(start if start is not None else 0, tgt.global_size))
+        if stream is not None or start is not None:
+            s = V.check_stream(stream) if stream is not None else 0
+            tgt.address = (s, V.check_start(start if start is not None else 0, tgt.global_size))
+        return tgt
 
     def _fan(self, tgt, layout, mode, fan_in, fan_out, modes=("fan_in", "fan_out")):
         """The fan a mode names ('fan_in', 'fan_out', 'fan_avg'), from the
@@ -279,22 +283,22 @@ class InitializerMethods:
             fo = co if fo is None else fo
         return select_fan(fi, fo, mode, modes)
 
-    def _fill(self, request, tgt, out, addr):
-        return self._draw(request, tgt.dt, tgt.shape, tgt.result(out), addr, tgt.shard)
+    def _fill(self, request, tgt, out):
+        return self._draw(request, tgt.dt, tgt.shape, tgt.result(out), tgt.address, tgt.shard)
 
     # ---- plain distributions (the module's uniform and normal; the methods
     # of those names are NumPy's)
 
     def _uniform_init(self, shape, low, high, out, dtype, stream, start, global_shape, index):
         low, high = V.check_bounds(low, high)
-        tgt, addr = self._init("uniform", shape, out, dtype, stream, start, global_shape, index)
-        return self._fill(_draws.uniform(low, high, tgt.dt), tgt, out, addr)
+        tgt = self._init("uniform", shape, out, dtype, stream, start, global_shape, index)
+        return self._fill(_draws.uniform(low, high, tgt.dt), tgt, out)
 
     def _normal_init(self, shape, mean, std, out, dtype, stream, start, global_shape, index):
         mean = V.check_real(mean, "mean")
         std = V.check_nonnegative(std, "std")
-        tgt, addr = self._init("normal", shape, out, dtype, stream, start, global_shape, index)
-        return self._fill(_draws.normal(mean, std, tgt.dt), tgt, out, addr)
+        tgt = self._init("normal", shape, out, dtype, stream, start, global_shape, index)
+        return self._fill(_draws.normal(mean, std, tgt.dt), tgt, out)
 
     @_method
     def truncated_normal(self, shape=None, *, mean=0.0, std=1.0, a=-2.0, b=2.0, std_units=False,
@@ -310,51 +314,39 @@ class InitializerMethods:
         a, b = V.check_real(a, "a"), V.check_real(b, "b")
         if a >= b:
             raise ValueError(f"truncation bounds must satisfy a < b, got a={a}, b={b}")
-        tgt, addr = self._init("truncated_normal", shape, out, dtype, stream, start, global_shape, index)
+        tgt = self._init("truncated_normal", shape, out, dtype, stream, start, global_shape, index)
         if std_units:
             a, b = mean + a * std, mean + b * std
-        return self._fill(_draws.truncated_normal(mean, std, a, b, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.truncated_normal(mean, std, a, b, tgt.dt), tgt, out)
 
     # ---- Xavier / Glorot
-
-    def _xavier(self, method, shape, gain, layout, fan_in, fan_out, out, dtype, stream, start, global_shape, index):
-        """(target, address, |gain|, (fan_in + fan_out) / 2) of a Xavier initializer."""
-        gain = V.check_real(gain, "gain")
-        tgt, addr = self._init(method, shape, out, dtype, stream, start, global_shape, index)
-        return tgt, addr, abs(gain), self._fan(tgt, layout, "fan_avg", fan_in, fan_out, ("fan_avg",))
 
     @_method
     def xavier_uniform(self, shape=None, *, gain=1.0, layout="torch", fan_in=None, fan_out=None,
                        out=None, dtype=None, stream=None, start=None, global_shape=None, index=None):
         """U(-l, l), l = gain sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010;
         torch's xavier_uniform_, Keras' GlorotUniform with gain 1)."""
-        tgt, addr, gain, fan = self._xavier("xavier_uniform", shape, gain, layout, fan_in, fan_out, out, dtype,
-                                            stream, start, global_shape, index)
+        gain = abs(V.check_real(gain, "gain"))
+        tgt = self._init("xavier_uniform", shape, out, dtype, stream, start, global_shape, index)
+        fan = self._fan(tgt, layout, "fan_avg", fan_in, fan_out, ("fan_avg",))
         if tgt.global_size == 0:
             return tgt.result(out)
         limit = gain * math.sqrt(3.0 / fan)
-        return self._fill(_draws.uniform(-limit, limit, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.uniform(-limit, limit, tgt.dt), tgt, out)
 
     @_method
     def xavier_normal(self, shape=None, *, gain=1.0, truncated=False, layout="torch", fan_in=None,
                       fan_out=None, out=None, dtype=None, stream=None, start=None, global_shape=None, index=None):
         """N(0, s), s = gain sqrt(2 / (fan_in + fan_out)) (torch's xavier_normal_).
         ``truncated=True``: Keras' GlorotNormal (s / 0.8796, cut at 2 std)."""
-        tgt, addr, gain, fan = self._xavier("xavier_normal", shape, gain, layout, fan_in, fan_out, out, dtype,
-                                            stream, start, global_shape, index)
+        gain = abs(V.check_real(gain, "gain"))
+        tgt = self._init("xavier_normal", shape, out, dtype, stream, start, global_shape, index)
+        fan = self._fan(tgt, layout, "fan_avg", fan_in, fan_out, ("fan_avg",))
         if tgt.global_size == 0:
             return tgt.result(out)
-        return self._fill(_draws.normal(0.0, gain * math.sqrt(1.0 / fan), tgt.dt, truncated), tgt, out, addr)
+        return self._fill(_draws.normal(0.0, gain * math.sqrt(1.0 / fan), tgt.dt, truncated), tgt, out)
 
     # ---- He / Kaiming
-
-    def _he(self, method, shape, a, mode, nonlinearity, layout, fan_in, fan_out, out, dtype, stream, start,
-            global_shape, index):
-        """(target, address, std) of a He initializer."""
-        gain = calculate_gain(nonlinearity, a, param_name="a")
-        tgt, addr = self._init(method, shape, out, dtype, stream, start, global_shape, index)
-        fan = self._fan(tgt, layout, mode, fan_in, fan_out)
-        return tgt, addr, (gain / math.sqrt(fan) if tgt.global_size else 0.0)
 
     @_method
     def he_uniform(self, shape=None, *, a=0.0, mode="fan_in", nonlinearity="leaky_relu", layout="torch",
@@ -363,12 +355,13 @@ class InitializerMethods:
         """U(-l, l), l = gain sqrt(3 / fan) with gain = calculate_gain(nonlinearity, a)
         and fan the `mode` fan (He et al. 2015; torch's kaiming_uniform_, whose
         defaults give gain sqrt(2))."""
-        tgt, addr, std = self._he("he_uniform", shape, a, mode, nonlinearity, layout, fan_in, fan_out, out, dtype,
-                                  stream, start, global_shape, index)
+        gain = calculate_gain(nonlinearity, a, param_name="a")
+        tgt = self._init("he_uniform", shape, out, dtype, stream, start, global_shape, index)
+        fan = self._fan(tgt, layout, mode, fan_in, fan_out)
         if tgt.global_size == 0:
             return tgt.result(out)
-        limit = math.sqrt(3.0) * std
-        return self._fill(_draws.uniform(-limit, limit, tgt.dt), tgt, out, addr)
+        limit = math.sqrt(3.0) * (gain / math.sqrt(fan))
+        return self._fill(_draws.uniform(-limit, limit, tgt.dt), tgt, out)
 
     @_method
     def he_normal(self, shape=None, *, a=0.0, mode="fan_in", nonlinearity="leaky_relu", truncated=False,
@@ -376,11 +369,12 @@ class InitializerMethods:
                   global_shape=None, index=None):
         """N(0, gain / sqrt(fan)) (torch's kaiming_normal_).  ``truncated=True``:
         Keras' HeNormal (std / 0.8796, cut at 2 std)."""
-        tgt, addr, std = self._he("he_normal", shape, a, mode, nonlinearity, layout, fan_in, fan_out, out, dtype,
-                                  stream, start, global_shape, index)
+        gain = calculate_gain(nonlinearity, a, param_name="a")
+        tgt = self._init("he_normal", shape, out, dtype, stream, start, global_shape, index)
+        fan = self._fan(tgt, layout, mode, fan_in, fan_out)
         if tgt.global_size == 0:
             return tgt.result(out)
-        return self._fill(_draws.normal(0.0, std, tgt.dt, truncated), tgt, out, addr)
+        return self._fill(_draws.normal(0.0, gain / math.sqrt(fan), tgt.dt, truncated), tgt, out)
 
     # ---- LeCun
 
@@ -389,23 +383,23 @@ class InitializerMethods:
                       start=None, global_shape=None, index=None):
         """U(-l, l), l = sqrt(3 / fan_in): variance 1 / fan_in (LeCun et al.
         1998; the 1/sqrt(n) scaling; Keras' LecunUniform)."""
-        tgt, addr = self._init("lecun_uniform", shape, out, dtype, stream, start, global_shape, index)
+        tgt = self._init("lecun_uniform", shape, out, dtype, stream, start, global_shape, index)
         fi = self._fan(tgt, layout, "fan_in", fan_in, None)
         if tgt.global_size == 0:
             return tgt.result(out)
         limit = math.sqrt(3.0 / fi)
-        return self._fill(_draws.uniform(-limit, limit, tgt.dt), tgt, out, addr)
+        return self._fill(_draws.uniform(-limit, limit, tgt.dt), tgt, out)
 
     @_method
     def lecun_normal(self, shape=None, *, truncated=False, layout="torch", fan_in=None, out=None, dtype=None,
                      stream=None, start=None, global_shape=None, index=None):
         """N(0, sqrt(1 / fan_in)).  ``truncated=True``: Keras' and JAX's
         LecunNormal (std / 0.8796, cut at 2 std)."""
-        tgt, addr = self._init("lecun_normal", shape, out, dtype, stream, start, global_shape, index)
+        tgt = self._init("lecun_normal", shape, out, dtype, stream, start, global_shape, index)
         fi = self._fan(tgt, layout, "fan_in", fan_in, None)
         if tgt.global_size == 0:
             return tgt.result(out)
-        return self._fill(_draws.normal(0.0, math.sqrt(1.0 / fi), tgt.dt, truncated), tgt, out, addr)
+        return self._fill(_draws.normal(0.0, math.sqrt(1.0 / fi), tgt.dt, truncated), tgt, out)
 
     # ---- Keras / JAX variance scaling
 
@@ -423,7 +417,7 @@ class InitializerMethods:
             raise ValueError(f"scale must be positive, got {scale}")
         V.check_choice(mode, "mode", ("fan_in", "fan_out", "fan_avg"))
         V.check_choice(distribution, "distribution", _DISTRIBUTIONS)
-        tgt, addr = self._init("variance_scaling", shape, out, dtype, stream, start, global_shape, index)
+        tgt = self._init("variance_scaling", shape, out, dtype, stream, start, global_shape, index)
         fan = self._fan(tgt, layout, mode, fan_in, fan_out, ("fan_in", "fan_out", "fan_avg"))
         if tgt.global_size == 0:
             return tgt.result(out)
@@ -433,7 +427,7 @@ class InitializerMethods:
             request = _draws.uniform(-limit, limit, tgt.dt)
         else:
             request = _draws.normal(0.0, math.sqrt(s), tgt.dt, distribution == "truncated_normal")
-        return self._fill(request, tgt, out, addr)
+        return self._fill(request, tgt, out)
 
     # ---- structured: computed for the whole tensor, then the part is taken
 
@@ -449,7 +443,8 @@ class InitializerMethods:
         LAPACK build; everything else is fastinit's stream.  A part
         (global_shape, index) needs the whole matrix: it is computed, then cut."""
         gain = V.check_real(gain, "gain")
-        tgt, addr = self._init("orthogonal", shape, out, dtype, stream, start, global_shape, index)
+        tgt = self._init("orthogonal", shape, out, dtype, stream, start, global_shape, index)
+        addr = tgt.address
         gshape = tgt.global_shape
         if len(gshape) < 2:
             raise ValueError("Only tensors with 2 or more dimensions are supported")
@@ -488,7 +483,8 @@ class InitializerMethods:
         if not 0.0 <= sparsity <= 1.0:
             raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
         std = V.check_nonnegative(std, "std")
-        tgt, addr = self._init("sparse", shape, out, dtype, stream, start, global_shape, index)
+        tgt = self._init("sparse", shape, out, dtype, stream, start, global_shape, index)
+        addr = tgt.address
         if len(tgt.global_shape) != 2:
             raise ValueError("Only tensors with 2 dimensions are supported")
         res = tgt.result(out)

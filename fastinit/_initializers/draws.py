@@ -11,10 +11,10 @@ backend's business.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import struct
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,8 +26,7 @@ from . import ndtr as _ndtr
 _DT_F64, _DT_BF16 = C.DT_F64, C.DT_BF16
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class FillRequest:
+class FillRequest(NamedTuple):
     """What a fill computes: a kind of the stream contract and its parameter
     slots, in the contract's order (a, b, c, d, lo, hi: the core's
     fi_params; stream.toml gives each kind's law).  Parameters of 16- and
@@ -43,8 +42,7 @@ class FillRequest:
     hi: float = math.inf
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class FillTarget:
+class FillTarget(NamedTuple):
     """Where a fill writes and which elements of which stream: local
     element (i_0, ..., i_{n-1}) of `out` (a validated buffer of a backend)
     takes element start + sum(i_d * gstrides[d]) of the (key, stream) stream

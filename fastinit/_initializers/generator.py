@@ -27,7 +27,7 @@ import numpy as np
 from .. import _backends
 from . import draws as _draws
 from .draws import RAW_WORDS, FillTarget
-from .methods import DETERMINISTIC_INITIALIZERS, InitializerMethods, reserve
+from .methods import DETERMINISTIC_INITIALIZERS, ONE_VALUE_EACH, InitializerMethods
 from .. import _validate as V
 
 _BLOCKS_PER_STREAM = 1 << 62  # element indices of a float32 draw stay below 2**64
@@ -231,7 +231,7 @@ class Generator(InitializerMethods):
             out = np.empty(() if shape is None else shape, dtype=dt)
         n = shard[0] if shard else out.size
         if address is None:
-            stream, first = 0, reserve(self, None, n, dt)
+            stream, first = 0, ONE_VALUE_EACH.reserve(self, n, dt)
         else:
             stream, first = address
         if shard:

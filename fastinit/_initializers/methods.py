@@ -218,6 +218,12 @@ class Draw:
         values = -(-n * _draws.words_per_element(self.value_dtype(dt)) // 4)
         return values + (-(-n // 4) if self.keys else 0)
 
+    def reserve(self, rng, n: int, dt: np.dtype) -> int:
+        """Take this draw's blocks for n elements of dt from rng's stream 0
+        in one step; return the first element index, in the units of the
+        draw's values."""
+        return rng._reserve_blocks(self.blocks(n, dt)) * 4 // _draws.words_per_element(self.value_dtype(dt))
+
     def key_word(self, first: int, n: int, dt: np.dtype) -> int:
         """The first key word of a draw whose values are elements [first, first + n)."""
         return 4 * -(-(first + n) * _draws.words_per_element(self.value_dtype(dt)) // 4)
@@ -245,8 +251,7 @@ def reserve(rng, initializer, n: int, dt: np.dtype) -> int:
     of dt from rng's stream 0 in one step; return the first element index,
     in the units of the draw's values (fastinit.dask reserves a whole array
     this way, as the in-memory call would)."""
-    draw = draw_of(initializer)
-    return rng._reserve_blocks(draw.blocks(n, dt)) * 4 // _draws.words_per_element(draw.value_dtype(dt))
+    return draw_of(initializer).reserve(rng, n, dt)
 
 
 class InitializerMethods:

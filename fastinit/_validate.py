@@ -29,9 +29,10 @@ import operator
 
 import numpy as np
 
+from ._contract.constants import MAX_RANK
 from ._backends import BUFFER_TYPES  # ndarray and each backend's buffer (imports neither torch nor Triton)
 
-_MAXDIM = 64
+_MAXDIM = MAX_RANK  # dimensions the core takes
 _U64 = 1 << 64
 
 # The float dtypes fastinit fills (native byte order).  bfloat16 comes from

@@ -18,6 +18,7 @@ import pytest
 
 import reference as R
 from fastinit._initializers import draws as _engine
+import fastinit
 from fastinit import _core
 from fastinit._contract import constants as C
 from fastinit._contract import generate as G
@@ -104,6 +105,7 @@ def test_the_python_layer_uses_the_specs_codes():
     from fastinit._backends import threads as _threads
 
     assert _safetensors.WINDOW == SPEC["stream"]["window_bytes"]
+    assert fastinit._validate._MAXDIM == SPEC["stream"]["max_rank"]
     assert _threads._BLOCK == SPEC["stream"]["engine_block"]
 
 
@@ -111,12 +113,11 @@ def test_the_triton_constants_are_the_specs():
     pytest.importorskip("triton")
     from fastinit._backends import triton_constants as T
 
+    names = [n for section in ("f32", "f64") for n, _ in G.named_values(SPEC, section)]
+    assert len(names) == len(set(names)) == 114  # every coefficient has its own name
     for section in ("f32", "f64"):
-        for name, values in G.coefficients(SPEC, section):
-            stem = f"{section.upper()}_{name.upper()}"
-            got = [getattr(T, stem).value] if hasattr(T, stem) else [getattr(T, f"{stem}_{i}").value
-                                                                   for i in range(len(values))]
-            assert got == values, stem
+        for name, value in G.named_values(SPEC, section):
+            assert getattr(T, name).value == value, name
     assert T.P_KEYS.value == 4 + len(SPEC["params"]["slots"])
     assert T.P_LAYOUT.value == T.P_KEYS.value + 2 * SPEC["philox"]["rounds"]
     assert (T.PHILOX_M0.value, T.PHILOX_M1.value) == tuple(SPEC["philox"]["multipliers"])

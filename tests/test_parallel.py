@@ -93,7 +93,7 @@ def test_threadpoolctl_limits_are_honoured(threads, many_cpus, serial_digest):
     assert fastinit.get_num_threads() == 4
 
 
-BLOCK = 16384  # the engine's scheduling block (src/fi_engine.c)
+BLOCK = fastinit._core.ENGINE_BLOCK  # the engine's scheduling block (the contract's engine_block)
 
 
 @pytest.mark.parametrize("n", [2 * BLOCK, 2 * BLOCK + 1, 17 * BLOCK - 3, 64 * BLOCK + 7, 517 * BLOCK + 1],

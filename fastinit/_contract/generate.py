@@ -52,6 +52,20 @@ def coefficients(spec: dict, section: str) -> list[tuple[str, list[float]]]:
     return out
 
 
+def named_values(spec: dict, section: str) -> list[tuple[str, float]]:
+    """(NAME, value) of every float constant of a section as the generated
+    files name it: entry i of a table T is SECTION_T_i, a named constant C
+    is SECTION_C."""
+    out = []
+    for name, values in coefficients(spec, section):
+        stem = f"{section.upper()}_{name.upper()}"
+        if _is_pair(spec[section][name]):
+            out.append((stem, values[0]))
+        else:
+            out += [(f"{stem}_{i}", v) for i, v in enumerate(values)]
+    return out
+
+
 def bit_constants(spec: dict, section: str) -> list[tuple[str, int]]:
     return [(name, v) for name, v in spec[section].items() if isinstance(v, int)]
 
@@ -123,12 +137,7 @@ def c_header(spec: dict) -> str:
               f"#define FI_PARAM_SLOT_COUNT {len(spec['params']['slots'])}"]
     for section, single in (("f32", True), ("f64", False)):
         lines += ["", f"/* {section} coefficients: the exact values, in the order fi_math.h uses them. */"]
-        for name, values in coefficients(spec, section):
-            stem = f"FI_{section.upper()}_{_upper(name)}"
-            if len(values) == 1 and not isinstance(spec[section][name][0], list):
-                lines.append(f"#define {stem} {_c_literal(values[0], single)}")
-            else:
-                lines += [f"#define {stem}_{i} {_c_literal(v, single)}" for i, v in enumerate(values)]
+        lines += [f"#define FI_{name} {_c_literal(v, single)}" for name, v in named_values(spec, section)]
         for name, v in bit_constants(spec, section):
             suffix = "u" if section == "f32" else "ull"
             lines.append(f"#define FI_{section.upper()}_{_upper(name)} 0x{v:X}{suffix}")
@@ -188,12 +197,7 @@ def triton_constants(spec: dict) -> str:
     lines += [f"P_{_upper(n)} = tl.constexpr({v})" for n, v in device_params(spec).items()]
     for section in ("f32", "f64"):
         lines += ["", f"# {section} coefficients (exact values)"]
-        for name, values in coefficients(spec, section):
-            stem = f"{section.upper()}_{_upper(name)}"
-            if len(values) == 1 and not isinstance(spec[section][name][0], list):
-                lines.append(f"{stem} = tl.constexpr({values[0]!r})")
-            else:
-                lines += [f"{stem}_{i} = tl.constexpr({v!r})" for i, v in enumerate(values)]
+        lines += [f"{name} = tl.constexpr({v!r})" for name, v in named_values(spec, section)]
         lines += [f"{section.upper()}_{_upper(name)} = tl.constexpr(0x{v:X})" for name, v in bit_constants(spec, section)]
     lines.append("")
     return "\n".join(lines)

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 import fastinit
-from fastinit._initializers import draws as _engine
+from fastinit._initializers import draws as _draws
 from fastinit._backends import simd as _simd
 from fastinit import _core
 
@@ -53,12 +53,12 @@ def main():
     x = np.zeros(n, dtype=np.float32)
     w = x.reshape(-1, 1024)
     g = fastinit.default_rng(0)
-    dt = _engine.dtype_code(x.dtype)
+    dt = _draws.dtype_code(x.dtype)
     print(f"{n:,} float32 ({n * 4 / 2**20:.0f} MiB); default threads {default}; "
           f"SIMD paths {', '.join(_simd.available())}; {_core.compiler()}")
 
     def store():  # a constant with plain stores (flags 0), on the fill's threads
-        _core.fill(x, _engine.CONST, dt, 1.0, 0.0, 0.0, 0.0, -np.inf, np.inf, 0, 0, 0, 0, None,
+        _core.fill(x, _draws.CONST, dt, 1.0, 0.0, 0.0, 0.0, -np.inf, np.inf, 0, 0, 0, 0, None,
                    fastinit._backends.threads.threads_for(n), _simd.current(), 0, 0)
 
     methods = [("store", store), ("zeros", lambda: fastinit.zeros(out=x)),

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import reference as R
-from fastinit._initializers import draws as _engine
+from fastinit._initializers import draws as _draws
 import fastinit
 from fastinit import _core
 from fastinit._contract import constants as C
@@ -88,19 +88,19 @@ def test_the_python_layer_uses_the_specs_codes():
     assert C.KINDS == tuple(_core.KINDS) and C.DTYPES == tuple(_core.DTYPES)
     for name, code in _core.KINDS.items():
         assert getattr(C, name.upper()) == code
-    assert (_engine.RAW, _engine.CONST, _engine.UNIFORM, _engine.NORMAL, _engine.TRUNCNORM,
-            _engine.TRUNCNORM_F64) == tuple(_core.KINDS.values())
+    assert (_draws.RAW, _draws.CONST, _draws.UNIFORM, _draws.NORMAL, _draws.TRUNCNORM,
+            _draws.TRUNCNORM_F64) == tuple(_core.KINDS.values())
     import ml_dtypes
 
     for np_dtype, name in ((np.uint32, "u32"), (np.float32, "f32"), (np.float64, "f64"), (np.float16, "f16"),
                            (ml_dtypes.bfloat16, "bf16")):
         dt = np.dtype(np_dtype)
         code = _core.DTYPES[name]
-        assert _engine.dtype_code(dt) == code
+        assert _draws.dtype_code(dt) == code
         assert C.ITEMSIZE[code] == dt.itemsize
-        assert _engine.words_per_element(dt) == SPEC["dtypes"][code]["words_per_element"]
-    assert _engine.TRUNCATED_STD == float.fromhex(SPEC["policy"]["truncated_std"][0])
-    assert _engine.FLOAT32_TRUNCNORM_MASS == float.fromhex(SPEC["policy"]["float32_truncnorm_mass"][0])
+        assert _draws.words_per_element(dt) == SPEC["dtypes"][code]["words_per_element"]
+    assert _draws.TRUNCATED_STD == float.fromhex(SPEC["policy"]["truncated_std"][0])
+    assert _draws.FLOAT32_TRUNCNORM_MASS == float.fromhex(SPEC["policy"]["float32_truncnorm_mass"][0])
     from fastinit._io import safetensors as _safetensors
     from fastinit._backends import threads as _threads
 

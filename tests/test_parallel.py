@@ -105,15 +105,15 @@ def test_chunks_taken_by_any_thread_give_the_serial_bytes(simd, n, kind):
     chunk, ragged last chunks, more threads than chunks), every element gets
     its serial value."""
     need("openmp", "serial build")
-    from fastinit._initializers import draws as _engine
+    from fastinit._initializers import draws as _draws
     from fastinit._backends import simd as _simd
     from fastinit import _core
 
-    code = {"uniform": _engine.UNIFORM, "normal": _engine.NORMAL}[kind]
+    code = {"uniform": _draws.UNIFORM, "normal": _draws.NORMAL}[kind]
 
     def fill(threads, segment=0):
         x = np.zeros(n, np.float32)
-        _core.fill(x, code, _engine.dtype_code(x.dtype), -1.0, 2.0, 0.0, 0.0, -np.inf, np.inf, 7, 9, 5, 11,
+        _core.fill(x, code, _draws.dtype_code(x.dtype), -1.0, 2.0, 0.0, 0.0, -np.inf, np.inf, 7, 9, 5, 11,
                    None, threads, _simd.current(), segment, 0)
         return x
 

@@ -162,14 +162,14 @@ TRUNC = [(0.0, 1.0, -2.0, 2.0), (0.1, 0.02, 0.05, 0.2), (0.0, 1.0, -30.0, 1.5), 
 @pytest.mark.parametrize("params", TRUNC, ids=str)
 @pytest.mark.parametrize("n,start", [(0, 0), (1, 5), (5, 3), (1023, 2**32 + 1), (2**20 + 3, 6)])
 def test_truncated_normal(simd, dtype, params, n, start):
-    from fastinit._initializers import draws as _engine
+    from fastinit._initializers import draws as _draws
 
     dt = fastinit._validate.as_dtype(dtype)
     mean, std, a, b = params
-    request = _engine.truncated_normal(mean, std, a, b, dt)
+    request = _draws.truncated_normal(mean, std, a, b, dt)
     kind = request.kind
     f32_path = dt == np.float64 or fastinit._initializers.ndtr.truncation((a - mean) / std, (b - mean) / std)[1] >= 1 / 16
-    assert kind == (_engine.TRUNCNORM if f32_path else _engine.TRUNCNORM_F64)
+    assert kind == (_draws.TRUNCNORM if f32_path else _draws.TRUNCNORM_F64)
     pa, pw, flipped = fastinit._initializers.ndtr.truncation((a - mean) / std, (b - mean) / std)
     assert flipped == ((a - mean) / std > 0)
     sa, sb, c, d, lo, hi = request.a, request.b, request.c, request.d, request.lo, request.hi

@@ -100,14 +100,14 @@ def test_narrow_float32_windows_have_the_dtype_resolution(lo, hi):
 
 
 def test_float32_path_is_chosen_by_window_mass():
-    from fastinit._initializers import draws as _engine
+    from fastinit._initializers import draws as _draws
 
     f32 = np.dtype(np.float32)
-    assert _engine.truncated_normal(0.0, 1.0, -2.0, 2.0, f32).kind == _engine.TRUNCNORM
-    assert _engine.truncated_normal(0.0, 0.02, -2.0, 2.0, f32).kind == _engine.TRUNCNORM  # torch's default a, b
-    assert _engine.truncated_normal(0.0, 1.0, 1.5, 10.0, f32).kind == _engine.TRUNCNORM   # mass 0.067
-    assert _engine.truncated_normal(0.0, 1.0, 1.6, 10.0, f32).kind == _engine.TRUNCNORM_F64  # mass 0.055
-    assert _engine.truncated_normal(0.0, 1.0, 1.6, 10.0, np.dtype(np.float64)).kind == _engine.TRUNCNORM
+    assert _draws.truncated_normal(0.0, 1.0, -2.0, 2.0, f32).kind == _draws.TRUNCNORM
+    assert _draws.truncated_normal(0.0, 0.02, -2.0, 2.0, f32).kind == _draws.TRUNCNORM  # torch's default a, b
+    assert _draws.truncated_normal(0.0, 1.0, 1.5, 10.0, f32).kind == _draws.TRUNCNORM   # mass 0.067
+    assert _draws.truncated_normal(0.0, 1.0, 1.6, 10.0, f32).kind == _draws.TRUNCNORM_F64  # mass 0.055
+    assert _draws.truncated_normal(0.0, 1.0, 1.6, 10.0, np.dtype(np.float64)).kind == _draws.TRUNCNORM
 
 
 def test_windows_beyond_float64_raise():

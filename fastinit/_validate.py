@@ -30,7 +30,7 @@ import operator
 import numpy as np
 
 from ._contract.constants import MAX_RANK
-from ._backends import BUFFER_TYPES  # ndarray and each backend's buffer (imports neither torch nor Triton)
+from . import _backends  # BUFFER_TYPES: ndarray and each backend's buffer (imports neither torch nor Triton)
 
 _MAXDIM = MAX_RANK  # dimensions the core takes
 _U64 = 1 << 64
@@ -165,7 +165,7 @@ def is_float_dtype(dt: np.dtype) -> bool:
 def resolve_dtype(dtype, out, default, method: str) -> np.dtype:
     """The output dtype: `dtype` if given, else out's, else `default`."""
     if dtype is None:
-        if isinstance(out, BUFFER_TYPES):
+        if isinstance(out, _backends.BUFFER_TYPES):
             dt = out.dtype
             if not dt.isnative and is_float_dtype(dt.newbyteorder()):
                 raise ValueError(f"{method}: out is in non-native byte order ({dt}); NumPy refuses it too")
@@ -306,7 +306,7 @@ def _check_no_overlap(out, method: str) -> None:
 
 def check_output(out, dtype: np.dtype, shape, method: str, size_name: str = "size") -> None:
     """NumPy's rules for `out=` (see the module docstring)."""
-    if not isinstance(out, BUFFER_TYPES):
+    if not isinstance(out, _backends.BUFFER_TYPES):
         hint = _torch_hint(out)
         raise ValueError(f"{method}: out must be a numpy.ndarray, got {describe(out)}"
                          + (hint or " (NumPy raises ValueError too)"))

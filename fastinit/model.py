@@ -172,13 +172,8 @@ def _read_spec_file(path: str):
     except UnicodeDecodeError as exc:
         raise ValueError(f"spec: {path!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if path.endswith(".toml"):
-        try:
-            import tomllib
-        except ImportError:  # Python 3.10
-            try:
-                import tomli as tomllib
-            except ImportError:
-                raise ImportError("TOML specs need Python >= 3.11 or the tomli package") from None
+        import tomllib
+
         try:
             return tomllib.loads(text)
         except (tomllib.TOMLDecodeError, ValueError, RecursionError, MemoryError) as exc:

@@ -39,7 +39,7 @@ enum {
 #define FI_PARAM_SLOTS(X) X(a) X(b) X(c) X(d) X(lo) X(hi)
 #define FI_PARAM_SLOT_COUNT 6
 
-/* f32 coefficients: the exact values, in the order fi_math.h uses them. */
+/* f32 coefficients: the exact values, in stream.toml's order. */
 #define FI_F32_LOG_0 0x1.204376p-4f
 #define FI_F32_LOG_1 (-0x1.d7a37p-4f)
 #define FI_F32_LOG_2 0x1.de4a34p-4f
@@ -82,7 +82,7 @@ enum {
 #define FI_F32_SQRT2 0x1.6a09e6p+0f
 #define FI_F32_SQRT_HALF_BITS 0x3F3504F3u
 
-/* f64 coefficients: the exact values, in the order fi_math.h uses them. */
+/* f64 coefficients: the exact values, in stream.toml's order. */
 #define FI_F64_LOG_0 0x1.5555555555593p-1
 #define FI_F64_LOG_1 0x1.999999997fa04p-2
 #define FI_F64_LOG_2 0x1.2492494229359p-2

@@ -71,10 +71,10 @@ def test_a_new_backend_is_one_module(monkeypatch):
 
     module.fill = fill
     monkeypatch.setitem(sys.modules, "fastinit._backends.fake", module)
-    monkeypatch.setitem(_backends.BACKENDS, _Buffer, "fake")
-    monkeypatch.setattr(_backends, "BUFFER_TYPES", tuple(_backends.BACKENDS))
-    monkeypatch.setattr(fastinit._validate, "BUFFER_TYPES", tuple(_backends.BACKENDS))
+    monkeypatch.setattr(_backends, "BACKENDS", dict(_backends.BACKENDS))  # put back after the test
+    monkeypatch.setattr(_backends, "BUFFER_TYPES", _backends.BUFFER_TYPES)
     monkeypatch.setattr(_backends, "_BY_TYPE", {})
+    _backends.register(_Buffer, "fake")
     buf = _Buffer((64, 32), np.float32)
     g = fastinit.default_rng(5)
     g.he_normal(out=buf, stream="layer.0", global_shape=(128, 32), index=(slice(64, 128),))
@@ -82,3 +82,19 @@ def test_a_new_backend_is_one_module(monkeypatch):
     assert request.kind == C.NORMAL and target.out is buf and target.start == 64 * 32
     full = fastinit.default_rng(5).he_normal((128, 32), stream="layer.0")
     np.testing.assert_array_equal(buf.host, full[64:])
+
+
+def test_the_cpu_backend_hands_the_core_each_slot_in_place(monkeypatch):
+    """The request's slots reach _core.fill as its a, b, c, d, lo, hi."""
+    from fastinit import _core
+
+    seen = []
+    real = _core.fill
+    monkeypatch.setattr(_core, "fill", lambda *args: (seen.append(args), real(*args))[1])
+    r = FillRequest(C.TRUNCNORM, 0.5, 2.0, 0.25, 0.5, -1.0, 3.0)
+    out = np.empty(16, np.float32)
+    _backends.fill(FillTarget(out, (7, 9), stream=11, start=13), r)
+    (args,) = seen
+    assert args[1:3] == (C.TRUNCNORM, C.DT_F32)
+    assert args[3:9] == (0.5, 2.0, 0.25, 0.5, -1.0, 3.0)
+    assert args[9:13] == (7, 9, 11, 13)

@@ -159,7 +159,7 @@ def test_every_shell_command_works_after_the_set_up_before_it():
     venv holds: a pip install without build isolation needs the build
     requirements (pyproject's [build-system] requires) installed first, and
     every .venv/bin/ command needs a .venv made before it."""
-    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    import tomllib
 
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
     build_deps = {re.split(r"[<>=!~; \[]", r, 1)[0].lower() for r in requires}

@@ -271,7 +271,7 @@ def test_init_shard_unknown_initializer_lists_the_known_ones():
     t = torch.full((3, 3), 7.0)
     with pytest.raises(ValueError, match=r"unknown initializer 'he_normall'; known: .*he_normal.*xavier_uniform"):
         fit.init_shard_(t, "he_normall", (6, 3), (slice(0, 3),))
-    with pytest.raises(ValueError, match="unknown initializer 'default_rng'"):  # not an initializer of _api
+    with pytest.raises(ValueError, match="unknown initializer 'default_rng'"):  # not an initializer of fastinit._initializers.functions
         fit.init_shard_(t, "default_rng", (6, 3), (slice(0, 3),))
     assert torch.equal(t, torch.full((3, 3), 7.0))
 

@@ -1,6 +1,6 @@
 /* A one-thread fill through the C engine, without Python: best-of-R ns/value
  * and a hash of the bytes (equal across SIMD paths and builds).
- *   fill_one KIND ISA N [REPEAT [DTYPE]]   (kinds and ISAs: src/fi_core.h) */
+ *   fill_one KIND ISA N [REPEAT [DTYPE]]   (kinds: src/fi_contract.h; ISAs: src/fi_core.h) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * Melem/s of R fills of N float32 values on T threads (in 2^24-element
  * segments, as the Python layer calls the engine), and a hash of the bytes
  * (equal for every thread count).
- *   fill_threads KIND N R T     (kinds: src/fi_core.h; the AVX2 path)
+ *   fill_threads KIND N R T     (kinds: src/fi_contract.h; the AVX2 path)
  * Build (the shipped flags, kernels compiled for their paths):
  *   F="-O3 -ffp-contract=off -fno-math-errno -fno-trapping-math -Isrc"
  *   gcc $F -c src/fi_kernels_generic.c -o /tmp/g.o

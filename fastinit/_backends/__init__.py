@@ -9,8 +9,8 @@ buffer's type writes the values:
 * cpu: NumPy arrays, by the compiled core (threads and SIMD policy here);
 * cuda: torch tensors on a GPU (DeviceBuffer), by Triton kernels.
 
-A new backend is one module with a ``fill(target, request)`` and its
-buffer type added to BACKENDS.  Backends are imported at their first fill,
+A new backend is one module with a ``fill(target, request)``, its buffer
+type registered here (``register(buffer_type, "module")``).  Backends are imported at their first fill,
 so that importing fastinit stays cheap and the cuda one never imports
 torch or Triton unless a tensor arrives.
 """
@@ -25,9 +25,18 @@ from .cuda import DeviceBuffer  # the buffer type only: imports neither torch no
 
 # buffer type -> the module (in this package) that fills it
 BACKENDS = {np.ndarray: "cpu", DeviceBuffer: "cuda"}
-BUFFER_TYPES = tuple(BACKENDS)  # what an out= may be (fastinit._validate checks it)
+BUFFER_TYPES = tuple(BACKENDS)  # what an out= may be (fastinit._validate reads it at each check)
 
 _BY_TYPE: dict = {}
+
+
+def register(buffer_type: type, module: str) -> None:
+    """Fill buffers of buffer_type (and its subclasses) with the backend
+    module fastinit._backends.<module>."""
+    global BUFFER_TYPES
+    BACKENDS[buffer_type] = module
+    BUFFER_TYPES = tuple(BACKENDS)
+    _BY_TYPE.clear()
 
 
 def backend_for(out):

@@ -6,7 +6,7 @@ Every path gives identical bits; only speed differs.
 
 ``forced(name)`` changes the path for the calling Python thread only (and,
 under asyncio, for the calling task only), as ``set_num_threads`` changes
-the thread count for the calling thread alone (see _threads.py): the path
+the thread count for the calling thread alone (see threads.py): the path
 lives in a ``contextvars.ContextVar`` whose default is the import-time
 choice.  Two threads forcing different paths do not see each other's; a
 thread that never forces uses the import-time choice.  The core's own
@@ -74,9 +74,7 @@ def forced(name: str):
     path back on exit, an exception included.  ValueError for an unknown
     name, RuntimeError for a path this CPU or build lacks (the setting is
     then unchanged)."""
-    i = _index(name)
-    previous = _get()
-    token = _current.set(i)
+    token = _current.set(_index(name))
     try:
         yield
     finally:
@@ -84,5 +82,6 @@ def forced(name: str):
             _current.reset(token)
         except ValueError:
             # left in another context than it was entered in (a generator or
-            # fixture resumed elsewhere): put back what was there on entry
-            _current.set(previous)
+            # fixture resumed elsewhere): that context's own setting is not
+            # this block's to change; the one it was entered in is abandoned
+            pass

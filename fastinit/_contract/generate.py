@@ -136,7 +136,7 @@ def c_header(spec: dict) -> str:
               "#define FI_PARAM_SLOTS(X) " + " ".join(f"X({n})" for n in spec["params"]["slots"]),
               f"#define FI_PARAM_SLOT_COUNT {len(spec['params']['slots'])}"]
     for section, single in (("f32", True), ("f64", False)):
-        lines += ["", f"/* {section} coefficients: the exact values, in the order fi_math.h uses them. */"]
+        lines += ["", f"/* {section} coefficients: the exact values, in stream.toml's order. */"]
         lines += [f"#define FI_{name} {_c_literal(v, single)}" for name, v in named_values(spec, section)]
         for name, v in bit_constants(spec, section):
             suffix = "u" if section == "f32" else "ull"

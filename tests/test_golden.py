@@ -58,7 +58,7 @@ _ARGS = {  # what each needs beyond a shape
 _SHAPES = {"dirac": (6, 4, 3, 3), "eye": (40, 60), "identity": (40, 60), "sparse": (120, 40)}
 # orthogonal's QR runs in LAPACK, whose last bits vary between builds: its
 # pinned part is the float64 normal matrix it factorizes (see below).
-_LAPACK = ("orthogonal",)
+_LAPACK = ("orthogonal", "delta_orthogonal")
 GENERATOR_METHODS = {"random": (), "uniform": (-2.0, 3.0), "standard_normal": (), "normal": (1.0, 0.25)}
 
 
@@ -84,6 +84,8 @@ def _initializer_fills():
                 *a, size=(33, 65), dtype=fastinit._validate.as_dtype(dt)))
     # orthogonal: the normal matrix it draws (sequentially, float64 whatever the dtype)
     out["init_orthogonal_input"] = lambda: fastinit.default_rng(2026).standard_normal((96, 130))
+    # delta_orthogonal: the (in, out) normal matrix its centre factorizes (the first elements of its draw)
+    out["init_delta_orthogonal_input"] = lambda: fastinit.default_rng(2026).standard_normal((40, 60))
     # the far and narrow truncated-normal windows (float64 internals for 32-bit outputs)
     for dt in DTYPES:
         out[f"truncated_normal_far_{dt}"] = (lambda dt=dt: fastinit.truncated_normal(
@@ -121,6 +123,18 @@ def test_orthogonal_factorizes_its_pinned_input():
     q, r = np.linalg.qr(x.T)
     q = (q * np.sign(np.diag(r))).T
     np.testing.assert_allclose(fastinit.orthogonal((96, 130), dtype=np.float64, rng=2026), q, atol=1e-12)
+
+
+def test_delta_orthogonal_factorizes_its_pinned_input():
+    """Its centre is the Q of the pinned normal matrix (signs from R's
+    diagonal), every other value 0."""
+    x = fastinit.default_rng(2026).standard_normal((40, 60))
+    q, r = np.linalg.qr(x.T)
+    q = (q * np.sign(np.diag(r))).T
+    w = fastinit.delta_orthogonal((3, 3, 40, 60), dtype=np.float64, rng=2026)
+    np.testing.assert_allclose(w[1, 1], q, atol=1e-12)
+    w[1, 1] = 0
+    assert not w.any()
 
 
 def _digest(a):

@@ -6,8 +6,10 @@ and module functions taking ``rng=`` (None, an int seed or a Generator);
 the deterministic ones (zeros, ones, constant, eye, dirac) are plain
 functions.  The default dtype is float32, as in torch; float64, float16 and
 bfloat16 work too.  Fans come from the shape in torch's layout
-(out, in, *kernel) or Keras' (*kernel, in, out); ``fan_in=``/``fan_out=``
-override them.
+(out, in, *kernel) or Keras' (*kernel, in, out) (where a 0-d shape has
+fans (1, 1) and a 1-d (n,) (n, n), as Keras); JAX's ``in_axis=``,
+``out_axis=``, ``batch_axis=`` replace the layout's axes, and
+``fan_in=``/``fan_out=`` override the fans.
 
 Every initializer can fill one part of a larger tensor: with
 ``global_shape=`` and ``index=`` (NumPy basic indexing: ints, slices,
@@ -22,6 +24,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import numbers
 import types
 
 import numpy as np
@@ -29,10 +32,12 @@ import numpy as np
 from .. import _backends
 from . import draws as _draws
 from .draws import FillTarget
+from .._contract.constants import WORDS_PER_BLOCK
 from .. import _validate as V
 from .fans import LAYOUTS, calculate_gain, compute_fans, select_fan
 
 _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "normal", "uniform")
+_MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 
 
 
@@ -193,6 +198,7 @@ def dirac(shape=None, *, groups=1, out=None, dtype=None, global_shape=None, inde
 
 
 _F64 = np.dtype(np.float64)
+_WPB = WORDS_PER_BLOCK  # Philox words per block: a draw takes whole blocks
 
 
 class Draw:
@@ -215,18 +221,18 @@ class Draw:
         return self.unit if self.unit is not None else dt
 
     def blocks(self, n: int, dt: np.dtype) -> int:
-        values = -(-n * _draws.words_per_element(self.value_dtype(dt)) // 4)
-        return values + (-(-n // 4) if self.keys else 0)
+        values = -(-n * _draws.words_per_element(self.value_dtype(dt)) // _WPB)
+        return values + (-(-n // _WPB) if self.keys else 0)
 
     def reserve(self, rng, n: int, dt: np.dtype) -> int:
         """Take this draw's blocks for n elements of dt from rng's stream 0
         in one step; return the first element index, in the units of the
         draw's values."""
-        return rng._reserve_blocks(self.blocks(n, dt)) * 4 // _draws.words_per_element(self.value_dtype(dt))
+        return rng._reserve_blocks(self.blocks(n, dt)) * _WPB // _draws.words_per_element(self.value_dtype(dt))
 
     def key_word(self, first: int, n: int, dt: np.dtype) -> int:
         """The first key word of a draw whose values are elements [first, first + n)."""
-        return 4 * -(-(first + n) * _draws.words_per_element(self.value_dtype(dt)) // 4)
+        return _WPB * -(-(first + n) * _draws.words_per_element(self.value_dtype(dt)) // _WPB)
 
 
 ONE_VALUE_EACH = Draw()  # every initializer but those that say otherwise
@@ -274,16 +280,20 @@ class InitializerMethods:
             tgt.address = (s, V.check_start(start if start is not None else 0, tgt.global_size))
         return tgt
 
-    def _fan(self, tgt, layout, mode, fan_in, fan_out, modes=("fan_in", "fan_out")):
-        """The fan a mode names ('fan_in', 'fan_out', 'fan_avg'), from the
-        overrides where given, else from the global shape in the layout."""
+    def _fan(self, tgt, layout, mode, fan_in, fan_out, modes=("fan_in", "fan_out"), axes=(None, None, None)):
+        """The fan a mode names ('fan_in', 'fan_out', 'fan_avg', 'fan_geo_avg'),
+        from the overrides where given, else from the global shape in the
+        layout, or from axes = (in_axis, out_axis, batch_axis) where given
+        (compute_fans; axes are checked even where overrides make them moot)."""
         V.check_choice(layout, "layout", LAYOUTS)
         fi = None if fan_in is None else V.check_positive_int(fan_in, "fan_in")
         fo = None if fan_out is None else V.check_positive_int(fan_out, "fan_out")
-        needed = {"fan_in": (fi,), "fan_out": (fo,), "fan_avg": (fi, fo)}.get(mode, (None,)) \
-            if isinstance(mode, str) else (None,)  # (select_fan refuses anything else, by name)
-        if any(f is None for f in needed):
-            ci, co = compute_fans(tgt.global_shape, layout)
+        needed = {"fan_in": (fi,), "fan_out": (fo,), "fan_avg": (fi, fo), "fan_geo_avg": (fi, fo)}.get(
+            mode, (None,)) if isinstance(mode, str) else (None,)  # (select_fan refuses anything else, by name)
+        in_axis, out_axis, batch_axis = axes
+        if any(a is not None for a in axes) or any(f is None for f in needed):
+            ci, co = compute_fans(tgt.global_shape, layout, in_axis=in_axis, out_axis=out_axis,
+                                  batch_axis=batch_axis)
             fi = ci if fi is None else fi
             fo = co if fo is None else fo
         return select_fan(fi, fo, mode, modes)
@@ -328,12 +338,13 @@ class InitializerMethods:
 
     @_method
     def xavier_uniform(self, shape=None, *, gain=1.0, layout="torch", fan_in=None, fan_out=None,
-                       out=None, dtype=None, stream=None, start=None, global_shape=None, index=None):
+                       in_axis=None, out_axis=None, batch_axis=None, out=None, dtype=None, stream=None, start=None,
+                       global_shape=None, index=None):
         """U(-l, l), l = gain sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010;
         torch's xavier_uniform_, Keras' GlorotUniform with gain 1)."""
         gain = abs(V.check_real(gain, "gain"))
         tgt = self._init("xavier_uniform", shape, out, dtype, stream, start, global_shape, index)
-        fan = self._fan(tgt, layout, "fan_avg", fan_in, fan_out, ("fan_avg",))
+        fan = self._fan(tgt, layout, "fan_avg", fan_in, fan_out, ("fan_avg",), (in_axis, out_axis, batch_axis))
         if tgt.global_size == 0:
             return tgt.result(out)
         limit = gain * math.sqrt(3.0 / fan)
@@ -341,12 +352,13 @@ class InitializerMethods:
 
     @_method
     def xavier_normal(self, shape=None, *, gain=1.0, truncated=False, layout="torch", fan_in=None,
-                      fan_out=None, out=None, dtype=None, stream=None, start=None, global_shape=None, index=None):
+                      fan_out=None, in_axis=None, out_axis=None, batch_axis=None, out=None, dtype=None, stream=None,
+                      start=None, global_shape=None, index=None):
         """N(0, s), s = gain sqrt(2 / (fan_in + fan_out)) (torch's xavier_normal_).
         ``truncated=True``: Keras' GlorotNormal (s / 0.8796, cut at 2 std)."""
         gain = abs(V.check_real(gain, "gain"))
         tgt = self._init("xavier_normal", shape, out, dtype, stream, start, global_shape, index)
-        fan = self._fan(tgt, layout, "fan_avg", fan_in, fan_out, ("fan_avg",))
+        fan = self._fan(tgt, layout, "fan_avg", fan_in, fan_out, ("fan_avg",), (in_axis, out_axis, batch_axis))
         if tgt.global_size == 0:
             return tgt.result(out)
         return self._fill(_draws.normal(0.0, gain * math.sqrt(1.0 / fan), tgt.dt, truncated), tgt, out)
@@ -355,14 +367,14 @@ class InitializerMethods:
 
     @_method
     def he_uniform(self, shape=None, *, a=0.0, mode="fan_in", nonlinearity="leaky_relu", layout="torch",
-                   fan_in=None, fan_out=None, out=None, dtype=None, stream=None, start=None, global_shape=None,
-                   index=None):
+                   fan_in=None, fan_out=None, in_axis=None, out_axis=None, batch_axis=None, out=None, dtype=None,
+                   stream=None, start=None, global_shape=None, index=None):
         """U(-l, l), l = gain sqrt(3 / fan) with gain = calculate_gain(nonlinearity, a)
         and fan the `mode` fan (He et al. 2015; torch's kaiming_uniform_, whose
         defaults give gain sqrt(2))."""
         gain = calculate_gain(nonlinearity, a, param_name="a")
         tgt = self._init("he_uniform", shape, out, dtype, stream, start, global_shape, index)
-        fan = self._fan(tgt, layout, mode, fan_in, fan_out)
+        fan = self._fan(tgt, layout, mode, fan_in, fan_out, axes=(in_axis, out_axis, batch_axis))
         if tgt.global_size == 0:
             return tgt.result(out)
         limit = math.sqrt(3.0) * (gain / math.sqrt(fan))
@@ -370,13 +382,13 @@ class InitializerMethods:
 
     @_method
     def he_normal(self, shape=None, *, a=0.0, mode="fan_in", nonlinearity="leaky_relu", truncated=False,
-                  layout="torch", fan_in=None, fan_out=None, out=None, dtype=None, stream=None, start=None,
-                  global_shape=None, index=None):
+                  layout="torch", fan_in=None, fan_out=None, in_axis=None, out_axis=None, batch_axis=None,
+                  out=None, dtype=None, stream=None, start=None, global_shape=None, index=None):
         """N(0, gain / sqrt(fan)) (torch's kaiming_normal_).  ``truncated=True``:
         Keras' HeNormal (std / 0.8796, cut at 2 std)."""
         gain = calculate_gain(nonlinearity, a, param_name="a")
         tgt = self._init("he_normal", shape, out, dtype, stream, start, global_shape, index)
-        fan = self._fan(tgt, layout, mode, fan_in, fan_out)
+        fan = self._fan(tgt, layout, mode, fan_in, fan_out, axes=(in_axis, out_axis, batch_axis))
         if tgt.global_size == 0:
             return tgt.result(out)
         return self._fill(_draws.normal(0.0, gain / math.sqrt(fan), tgt.dt, truncated), tgt, out)
@@ -384,24 +396,26 @@ class InitializerMethods:
     # ---- LeCun
 
     @_method
-    def lecun_uniform(self, shape=None, *, layout="torch", fan_in=None, out=None, dtype=None, stream=None,
-                      start=None, global_shape=None, index=None):
+    def lecun_uniform(self, shape=None, *, layout="torch", fan_in=None, in_axis=None, out_axis=None,
+                      batch_axis=None, out=None, dtype=None, stream=None, start=None, global_shape=None,
+                      index=None):
         """U(-l, l), l = sqrt(3 / fan_in): variance 1 / fan_in (LeCun et al.
         1998; the 1/sqrt(n) scaling; Keras' LecunUniform)."""
         tgt = self._init("lecun_uniform", shape, out, dtype, stream, start, global_shape, index)
-        fi = self._fan(tgt, layout, "fan_in", fan_in, None)
+        fi = self._fan(tgt, layout, "fan_in", fan_in, None, axes=(in_axis, out_axis, batch_axis))
         if tgt.global_size == 0:
             return tgt.result(out)
         limit = math.sqrt(3.0 / fi)
         return self._fill(_draws.uniform(-limit, limit, tgt.dt), tgt, out)
 
     @_method
-    def lecun_normal(self, shape=None, *, truncated=False, layout="torch", fan_in=None, out=None, dtype=None,
-                     stream=None, start=None, global_shape=None, index=None):
+    def lecun_normal(self, shape=None, *, truncated=False, layout="torch", fan_in=None, in_axis=None,
+                     out_axis=None, batch_axis=None, out=None, dtype=None, stream=None, start=None,
+                     global_shape=None, index=None):
         """N(0, sqrt(1 / fan_in)).  ``truncated=True``: Keras' and JAX's
         LecunNormal (std / 0.8796, cut at 2 std)."""
         tgt = self._init("lecun_normal", shape, out, dtype, stream, start, global_shape, index)
-        fi = self._fan(tgt, layout, "fan_in", fan_in, None)
+        fi = self._fan(tgt, layout, "fan_in", fan_in, None, axes=(in_axis, out_axis, batch_axis))
         if tgt.global_size == 0:
             return tgt.result(out)
         return self._fill(_draws.normal(0.0, math.sqrt(1.0 / fi), tgt.dt, truncated), tgt, out)
@@ -410,20 +424,24 @@ class InitializerMethods:
 
     @_method
     def variance_scaling(self, shape=None, *, scale=1.0, mode="fan_in", distribution="truncated_normal",
-                         layout="torch", fan_in=None, fan_out=None, out=None, dtype=None, stream=None, start=None,
-                         global_shape=None, index=None):
+                         layout="torch", fan_in=None, fan_out=None, in_axis=None, out_axis=None, batch_axis=None,
+                         out=None, dtype=None, stream=None, start=None, global_shape=None, index=None):
         """Keras' and JAX's VarianceScaling: with n the fan that `mode` names
-        ('fan_in', 'fan_out' or 'fan_avg') and s = scale / max(1, n):
+        ('fan_in', 'fan_out', 'fan_avg' their mean, or 'fan_geo_avg' their
+        geometric mean sqrt(fan_in fan_out), JAX's) and s = scale / max(1, n):
         'truncated_normal' draws N(0, sqrt(s) / 0.8796) cut at 2 std,
-        'untruncated_normal' (or 'normal') N(0, sqrt(s)), 'uniform'
-        U(-sqrt(3 s), sqrt(3 s)).  Keras' default layout is 'keras'."""
+        'untruncated_normal' (or 'normal', JAX's meaning) N(0, sqrt(s)),
+        'uniform' U(-sqrt(3 s), sqrt(3 s)).  Keras' default layout is 'keras'.
+        in_axis, out_axis, batch_axis (an int or a sequence of ints): JAX's
+        axes, replacing the layout's (see compute_fans); fan_in=/fan_out=
+        still override the fans they give."""
         scale = V.check_real(scale, "scale")
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
-        V.check_choice(mode, "mode", ("fan_in", "fan_out", "fan_avg"))
+        V.check_choice(mode, "mode", _MODES)
         V.check_choice(distribution, "distribution", _DISTRIBUTIONS)
         tgt = self._init("variance_scaling", shape, out, dtype, stream, start, global_shape, index)
-        fan = self._fan(tgt, layout, mode, fan_in, fan_out, ("fan_in", "fan_out", "fan_avg"))
+        fan = self._fan(tgt, layout, mode, fan_in, fan_out, _MODES, (in_axis, out_axis, batch_axis))
         if tgt.global_size == 0:
             return tgt.result(out)
         s = scale / max(1.0, fan)
@@ -436,23 +454,53 @@ class InitializerMethods:
 
     # ---- structured: computed for the whole tensor, then the part is taken
 
+    def _haar(self, rows, cols, addr):
+        """A (rows, cols) float64 matrix, Haar distributed with orthonormal
+        columns (rows >= cols) or rows (rows < cols): the Q of the QR of the
+        (rows, cols) standard normal matrix drawn at addr (or its transpose),
+        signs fixed by R's diagonal (as torch, Keras and JAX)."""
+        flat = np.empty((rows, cols), dtype=np.float64)
+        self._draw(_draws.normal(0.0, 1.0, flat.dtype), flat.dtype, flat.shape, flat, addr)
+        m = flat.T if rows < cols else flat
+        q, r = np.linalg.qr(m)
+        d = np.sign(np.diag(r))
+        q *= np.where(d == 0, 1.0, d)
+        return q.T if rows < cols else q
+
     @_method
     @uses(Draw(unit=_F64, whole=True))
-    def orthogonal(self, shape=None, *, gain=1.0, out=None, dtype=None, stream=None, start=None,
-                   global_shape=None, index=None):
+    def orthogonal(self, shape=None, *, gain=1.0, layout="torch", column_axis=None, out=None, dtype=None,
+                   stream=None, start=None, global_shape=None, index=None):
         """A (semi-)orthogonal matrix, times gain (Saxe et al. 2014; torch's
         orthogonal_): the Q of the QR decomposition of a float64 standard
         normal matrix, signs fixed by R's diagonal so that Q is uniformly
-        (Haar) distributed; tensors of more than 2 dimensions are flattened to
-        (shape[0], rest).  The QR runs in LAPACK, so its bits follow the
-        LAPACK build; everything else is fastinit's stream.  A part
-        (global_shape, index) needs the whole matrix: it is computed, then cut."""
+        (Haar) distributed.  A tensor of more than 2 dimensions is flattened
+        to (shape[0], rest) with layout='torch' (torch's), to
+        (prod(shape[:-1]), shape[-1]) with layout='keras' (Keras' Orthogonal,
+        JAX's orthogonal), whose ``column_axis=`` (JAX's, default -1) names
+        the axis that takes the matrix's columns; the flattened matrix has
+        orthonormal columns, or rows where it has more columns than rows.
+        The QR runs in LAPACK, so its bits follow the LAPACK build; everything
+        else is fastinit's stream.  A part (global_shape, index) needs the
+        whole matrix: it is computed, then cut."""
         gain = V.check_real(gain, "gain")
+        V.check_choice(layout, "layout", LAYOUTS)
+        if column_axis is not None:
+            if isinstance(column_axis, (bool, np.bool_)) or not isinstance(column_axis, numbers.Integral):
+                raise ValueError(f"column_axis must be an int, got {V.describe(column_axis)}")
+            if layout != "keras":
+                raise ValueError("column_axis is JAX's flattening: give it with layout='keras' "
+                                 "(layout='torch' flattens to (shape[0], rest))")
         tgt = self._init("orthogonal", shape, out, dtype, stream, start, global_shape, index)
         addr = tgt.address
         gshape = tgt.global_shape
         if len(gshape) < 2:
             raise ValueError("Only tensors with 2 or more dimensions are supported")
+        axis = len(gshape) - 1
+        if column_axis is not None:
+            if not -len(gshape) <= column_axis < len(gshape):
+                raise ValueError(f"column_axis {int(column_axis)} is out of range for a {len(gshape)}-d shape")
+            axis = int(column_axis) % len(gshape)
         _draws.check_fits(abs(gain), tgt.dt, f"orthogonal(gain={gain})")
         res = tgt.result(out)
         n = tgt.global_size
@@ -460,17 +508,59 @@ class InitializerMethods:
             if addr is None and n:
                 reserve(self, InitializerMethods.orthogonal, n, tgt.dt)
             return res
-        rows, cols = gshape[0], n // gshape[0]
-        flat = np.empty((rows, cols), dtype=np.float64)
-        self._draw(_draws.normal(0.0, 1.0, flat.dtype), flat.dtype, flat.shape, flat, addr)
-        m = flat.T if rows < cols else flat
-        q, r = np.linalg.qr(m)
-        d = np.sign(np.diag(r))
-        q *= np.where(d == 0, 1.0, d)
-        if rows < cols:
-            q = q.T
-        q *= gain
-        full = q.reshape(gshape)
+        if layout == "torch":
+            q = self._haar(gshape[0], n // gshape[0], addr)
+            full = q.reshape(gshape)
+        else:
+            cols = gshape[axis]
+            q = self._haar(n // cols, cols, addr)
+            rest = gshape[:axis] + gshape[axis + 1:]
+            full = np.moveaxis(q.reshape(rest + (cols,)), -1, axis)
+        full = full * gain
+        res[...] = (full if tgt.shard is None else tgt.take(full)).astype(tgt.dt)
+        return res
+
+    @_method
+    @uses(Draw(unit=_F64, whole=True))
+    def delta_orthogonal(self, shape=None, *, scale=1.0, column_axis=-1, out=None, dtype=None, stream=None,
+                         start=None, global_shape=None, index=None):
+        """The delta orthogonal kernel of a 3-, 4- or 5-d convolution weight
+        (*spatial, in, out), in <= out (Xiao et al. 2018;
+        jax.nn.initializers.delta_orthogonal): zeros but at the spatial
+        centre, index (k - 1) // 2 of each spatial axis, which holds an
+        (in, out) Haar orthogonal matrix (orthonormal rows) times scale,
+        orthogonal's with layout='keras' and column_axis (-1 or -2, an axis of
+        that matrix).  Its values are float64 normals of the stream, the
+        first in * out of the tensor's elements (a sequential draw takes the
+        blocks of the whole tensor, as orthogonal); the QR runs in LAPACK."""
+        scale = V.check_real(scale, "scale")
+        if isinstance(column_axis, (bool, np.bool_)) or not isinstance(column_axis, numbers.Integral) \
+                or column_axis not in (-1, -2):
+            raise ValueError(f"column_axis must be -1 (out) or -2 (in), an axis of the (in, out) centre matrix, "
+                             f"got {V.describe(column_axis)}")
+        tgt = self._init("delta_orthogonal", shape, out, dtype, stream, start, global_shape, index)
+        addr = tgt.address
+        gshape = tgt.global_shape
+        if len(gshape) not in (3, 4, 5):
+            raise ValueError(f"shape: delta_orthogonal needs a 3-, 4- or 5-d shape (*spatial, in, out), "
+                             f"got {len(gshape)}-d {gshape}")
+        if gshape[-1] < gshape[-2]:
+            raise ValueError(f"shape: delta_orthogonal needs in <= out (shape[-2] <= shape[-1]), "
+                             f"got in={gshape[-2]}, out={gshape[-1]}")
+        _draws.check_fits(abs(scale), tgt.dt, f"delta_orthogonal(scale={scale})")
+        res = tgt.result(out)
+        n = tgt.global_size
+        if n and addr is None:  # sequential: the whole tensor's blocks, the matrix from the first
+            addr = (0, reserve(self, InitializerMethods.delta_orthogonal, n, tgt.dt))
+        if res.size == 0:
+            return res
+        fan_in, fan_out = gshape[-2:]
+        if column_axis == -1:
+            centre = self._haar(fan_in, fan_out, addr)
+        else:
+            centre = self._haar(fan_out, fan_in, addr).T
+        full = np.zeros(gshape, dtype=np.float64)
+        full[tuple((k - 1) // 2 for k in gshape[:-2])] = centre * scale
         res[...] = (full if tgt.shard is None else tgt.take(full)).astype(tgt.dt)
         return res
 
@@ -535,6 +625,6 @@ for _f in vars(InitializerMethods).values():  # errors name the class users call
 
 RANDOM_INITIALIZERS = ("truncated_normal", "xavier_uniform", "xavier_normal", "glorot_uniform", "glorot_normal",
                        "he_uniform", "he_normal", "kaiming_uniform", "kaiming_normal", "lecun_uniform",
-                       "lecun_normal", "variance_scaling", "orthogonal", "sparse")
+                       "lecun_normal", "variance_scaling", "orthogonal", "delta_orthogonal", "sparse")
 DETERMINISTIC_INITIALIZERS = {"zeros": zeros, "ones": ones, "constant": constant, "eye": eye,
                               "identity": identity, "dirac": dirac}

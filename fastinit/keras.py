@@ -122,7 +122,11 @@ from ._initializers.generator import as_generator
 
 __all__ = ["HeNormal", "HeUniform", "GlorotNormal", "GlorotUniform", "LecunNormal", "LecunUniform",
            "VarianceScaling", "RandomNormal", "RandomUniform", "TruncatedNormal", "Orthogonal", "Zeros", "Ones",
-           "Constant", "Identity", "Fastinit", "init_model_", "variable_name"]
+           "Constant", "Identity", "STFT", "Fastinit", "init_model_", "variable_name",
+           # Keras' other spellings of the same classes
+           "IdentityInitializer", "OrthogonalInitializer", "STFTInitializer", "constant", "glorot_normal",
+           "glorot_uniform", "he_normal", "he_uniform", "identity", "lecun_normal", "lecun_uniform", "ones",
+           "orthogonal", "random_normal", "random_uniform", "stft", "truncated_normal", "variance_scaling", "zeros"]
 
 _register = keras.saving.register_keras_serializable(package="fastinit")
 
@@ -705,3 +709,15 @@ def init_model_(model, rules=None, *, rng, names=None, dtype=None, layout="keras
             arr = _whole(t, g)
             v.assign(_to_tensor(arr.astype(_np_dtype(kdtype), copy=False), kdtype))
     return model
+
+
+# STFT's kernels are windowed Fourier bases, computed, not drawn: Keras' own
+# class is the counterpart (the same values by construction).
+STFT = STFTInitializer = stft = keras.initializers.STFT
+
+# Keras' other spellings of the same classes.
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+constant, identity, ones, orthogonal, zeros = Constant, Identity, Ones, Orthogonal, Zeros
+glorot_normal, glorot_uniform, he_normal, he_uniform = GlorotNormal, GlorotUniform, HeNormal, HeUniform
+lecun_normal, lecun_uniform, variance_scaling = LecunNormal, LecunUniform, VarianceScaling
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal

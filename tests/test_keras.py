@@ -607,3 +607,30 @@ def test_distribution_by_shards(results):
     assert dp["classes"]["fills"] == ["(slice(None, None, None), slice(None, None, None))"]
     # replicated: one part per variable, shared by the 4 devices
     assert sorted(name for name, _ in dp["calls"]) == ["d1.bias", "d1.kernel", "d2.bias", "d2.kernel"]
+
+
+NAMES = r"""
+import json
+import keras, fastinit.keras as fk
+names = [n for n in dir(keras.initializers) if not n.startswith("_")
+         and isinstance(getattr(keras.initializers, n), type)
+         and issubclass(getattr(keras.initializers, n), keras.initializers.Initializer)
+         and n != "Initializer"]
+missing = [n for n in names if not hasattr(fk, n)]
+same_class = all(getattr(fk, n) is getattr(fk, getattr(keras.initializers, n).__name__, None) or n.startswith("STFT")
+                 or n == "stft" for n in names)
+print(json.dumps({"names": names, "missing": missing, "same_class": same_class,
+                  "stft": fk.STFT is keras.initializers.STFT}))
+"""
+
+
+def test_every_keras_initializer_name_has_a_counterpart(tmp_path):
+    """Every initializer name keras.initializers exports (classes and their
+    lowercase spellings) exists in fastinit.keras, each spelling the same
+    class; STFT (computed, not drawn) is Keras' own."""
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    r = subprocess.run([sys.executable, "-c", NAMES], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert len(got["names"]) >= 30 and got["missing"] == [] and got["same_class"] and got["stft"]

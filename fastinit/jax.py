@@ -530,7 +530,12 @@ def init_array(init, shape, sharding, *, rng, stream=None, dtype=None, layout="k
 
 def path_name(path) -> str:
     """The name of a pytree key path: dict keys, attribute names and
-    sequence indices joined by "." (``params.layers.0.kernel``)."""
+    sequence indices joined by "." (``params.layers.0.kernel``).  A last
+    ``.value`` attribute (the array of a Flax NNX Variable: a State's
+    ``up.kernel`` flattens to ``up.kernel.value``) is not part of the name."""
+    path = tuple(path)
+    if len(path) > 1 and isinstance(path[-1], jax.tree_util.GetAttrKey) and path[-1].name == "value":
+        path = path[:-1]
     parts = []
     for k in path:
         for attr in ("key", "name", "idx"):

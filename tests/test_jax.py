@@ -659,3 +659,39 @@ def test_init_tree_peak_memory_is_the_parameters(tmp_path):
     res = _run(MEMORY, tmp_path)
     assert res["sharded"]
     assert res["ratio"] <= 1.15, res
+
+
+def test_flax_modules_take_the_initializers_and_trees_get_their_names():
+    """Linen's kernel_init= takes a fastinit.jax initializer (a named
+    stream's exact values); an NNX State's leaves are named as NNX names its
+    variables (up.kernel, not up.kernel.value), so rules match them."""
+    pytest.importorskip("flax")
+    import flax.linen as nn
+    from flax import nnx
+
+    class MLP(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            x = nn.Dense(64, kernel_init=fj.he_normal(), name="up")(x)
+            return nn.Dense(8, kernel_init=fj.rule("he_normal", rng=3, stream="down.kernel"), name="down")(x)
+
+    m = MLP()
+    params = m.init(jax.random.key(0), jnp.ones((1, 32)))["params"]
+    want = fastinit.he_normal((64, 8), rng=3, stream="down.kernel", layout="keras")
+    np.testing.assert_array_equal(np.asarray(params["down"]["kernel"]), want)
+    again = m.init(jax.random.key(0), jnp.ones((1, 32)))["params"]
+    np.testing.assert_array_equal(np.asarray(again["up"]["kernel"]), np.asarray(params["up"]["kernel"]))
+
+    class Net(nnx.Module):
+        def __init__(self, rngs):
+            self.up = nnx.Linear(32, 64, rngs=rngs)
+
+    abstract = jax.eval_shape(lambda: nnx.split(Net(nnx.Rngs(0)))[1])
+    names = sorted(fj.path_name(p) for p, _ in jax.tree_util.tree_flatten_with_path(abstract)[0])
+    assert names == ["up.bias", "up.kernel"]
+    state = fj.init_tree(abstract, {"*.bias": "zeros", "*": "he_normal"}, rng=0)
+    ref = fastinit.init_model({"up.kernel": {"shape": [32, 64], "dtype": "float32"},
+                               "up.bias": {"shape": [64], "dtype": "float32"}},
+                              rules={"*.bias": "zeros", "*": "he_normal(layout='keras')"}, rng=0)
+    np.testing.assert_array_equal(np.asarray(state["up"]["kernel"].value), ref["up.kernel"])
+    assert not np.asarray(state["up"]["bias"].value).any()

@@ -460,24 +460,37 @@ def _fill_part(name, kw, g, stream, dt, shape, index):
     return _call(name, kw, g, stream, dt, shape, index)
 
 
-def _sharded(name, kw, g, stream, dt, shape, sharding):
-    """A global jax.Array; each distinct shard index is computed once."""
+def _from_parts(part, shape, sharding):
+    """A global jax.Array of shape laid out by sharding whose shard at each
+    distinct index is part(index) (an ndarray; index as JAX gives it, a
+    tuple of slices), computed once per index: a replicated shard once per
+    host."""
     cache = {}
 
     def cb(index):
         k = _norm(index, shape)
         if k not in cache:
-            if draw_of(_model._INITS[name]).whole:  # the whole tensor: compute it once, cut each shard
-                if None not in cache:
-                    cache[None] = _fill_part(name, kw, g, stream, dt, shape, tuple(slice(None) for _ in shape))
-                part = cache[None][tuple(slice(*t) for t in k)]
-                cache[k] = _empty(part.shape, dt)
-                cache[k][...] = part
-            else:
-                cache[k] = _fill_part(name, kw, g, stream, dt, shape, tuple(slice(*t) for t in k))
+            cache[k] = part(tuple(index))
         return cache[k]
 
-    return jax.make_array_from_callback(shape, sharding, cb)
+    return jax.make_array_from_callback(tuple(shape), sharding, cb)
+
+
+def _sharded(name, kw, g, stream, dt, shape, sharding):
+    """A global jax.Array of fastinit.<name>; each distinct shard computed once."""
+    if not draw_of(_model._INITS[name]).whole:
+        return _from_parts(lambda index: _fill_part(name, kw, g, stream, dt, shape, index), shape, sharding)
+    whole = []
+
+    def cut(index):  # the whole tensor computed once, each shard cut from it
+        if not whole:
+            whole.append(_fill_part(name, kw, g, stream, dt, shape, tuple(slice(None) for _ in shape)))
+        part = whole[0][index]
+        out = _empty(part.shape, dt)
+        out[...] = part
+        return out
+
+    return _from_parts(cut, shape, sharding)
 
 
 def init_array(init, shape, sharding, *, rng, stream=None, dtype=None, layout="keras", **kwargs):
@@ -613,13 +626,6 @@ def init_tree(abstract, rules=None, *, rng, shardings=None, layout="keras"):
 
 
 def _check(t, g):
-    """Raise what filling tensor t would raise, computing nothing."""
-    name, kw = t.init
-    index = (slice(0, 0),) + (slice(None),) * (len(t.shape) - 1) if t.shape else None
-    if index is None:
-        return
-    try:
-        _call(name, kw, g, t.name, t.dtype, t.shape, index)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise type(exc)(f"{t.source}: tensor {t.name!r} (shape {t.shape}, {t.dtype}, "
-                        f"{_model._init_text(t.init)}): {exc}") from exc
+    """Raise what filling tensor t (not 0-d) would raise, computing nothing."""
+    if t.shape:
+        _model.check_tensor(t, g)

@@ -191,10 +191,6 @@ def _at(shape, index):
     return {"shape": shape} if index is None else {"global_shape": shape, "index": index}
 
 
-def _index_key(index):
-    return tuple((s.start, s.stop, s.step) if isinstance(s, slice) else s for s in index)
-
-
 def _sharded(part, shape, layout):
     """A jax.Array of shape and layout (a keras TensorLayout or a jax
     Sharding, its mesh abstract under Keras' explicit-axes scope) whose
@@ -208,15 +204,9 @@ def _sharded(part, shape, layout):
         if mesh.empty:
             raise ValueError("layout: a sharding over an abstract mesh, outside any jax.set_mesh scope")
         layout = jax.sharding.NamedSharding(mesh, layout.spec)
-    cache = {}
+    from .jax import _from_parts
 
-    def callback(index):
-        key = _index_key(index)
-        if key not in cache:
-            cache[key] = part(tuple(index)) if shape else part(None)
-        return cache[key]
-
-    return jax.make_array_from_callback(tuple(shape), layout, callback)
+    return _from_parts(lambda index: part(index) if shape else part(None), shape, layout)
 
 
 def _check_seed(seed, who: str):
@@ -618,23 +608,6 @@ def _variables(model):
     return out
 
 
-def _probe(t, g):
-    """Raise what filling tensor t would raise, computing nothing: the
-    initializer on a part of no element of the same global shape."""
-    name, kwargs = t.init
-    fn = _model._INITS[name]
-    shape = t.shape
-    part = {"global_shape": shape, "index": (slice(0, 0),) + (slice(None),) * (len(shape) - 1)} if shape else {}
-    if name not in _model._DETERMINISTIC:
-        part.update(rng=g, stream=t.name)
-    probe = np.empty((0, *shape[1:]) if shape else (), dtype=t.dtype)
-    try:
-        fn(out=probe, **part, **kwargs)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise type(exc)(f"{t.source}: tensor {t.name!r} (shape {tuple(shape)}, {t.dtype}, "
-                        f"{_model._init_text(t.init)}): {exc}") from exc
-
-
 def _whole(t, g) -> np.ndarray:
     """The whole of tensor t, by init_model's own fill."""
     arr = np.empty(t.shape, dtype=t.dtype)
@@ -645,10 +618,7 @@ def _whole(t, g) -> np.ndarray:
 def _part(t, g, index) -> np.ndarray:
     """t[index], computed alone (fans and values from the global shape)."""
     name, kwargs = t.init
-    part = {"global_shape": t.shape, "index": index}
-    if name not in _model._DETERMINISTIC:
-        part.update(rng=g, stream=t.name)
-    return _model._INITS[name](dtype=t.dtype, **part, **kwargs)
+    return _model._INITS[name](dtype=t.dtype, **_model.part_arguments(t, g, index), **kwargs)
 
 
 def _sharding(variable):
@@ -698,7 +668,7 @@ def init_model_(model, rules=None, *, rng, names=None, dtype=None, layout="keras
         t.init = _with_layout(t.init, layout)
     by_name = dict(variables)
     for t in tensors:  # every variable checked before any is set
-        _probe(t, g)
+        _model.check_tensor(t, g)
     for t in tensors:
         v = by_name[t.name]
         kdtype = keras.backend.standardize_dtype(v.dtype)

@@ -342,6 +342,33 @@ def _chunk_rows(t: Tensor, window: int) -> int:
     return max(1, min(t.shape[0], window // max(row, 1)))
 
 
+def part_arguments(t: Tensor, rng, index=None, shape=None) -> dict:
+    """The keywords that make t's initializer fill t[index] of its global
+    shape (`shape`, t's own by default; all of t where index is None) from
+    the stream of t's name: what every framework's fill of t passes."""
+    shape = t.shape if shape is None else shape
+    part = {"global_shape": shape, "index": index} if index is not None and shape else {}
+    if t.init[0] not in _DETERMINISTIC:
+        part.update(rng=rng, stream=t.name)
+    return part
+
+
+def check_tensor(t: Tensor, rng, shape=None, where: bool = True) -> None:
+    """Raise what filling t would raise, writing nothing: its initializer's
+    checks (fans, parameters, dtype) on a part of no element of its global
+    shape.  The error names the tensor (after the argument its initializer
+    came from, where `where`)."""
+    name, kwargs = t.init
+    shape = t.shape if shape is None else shape
+    empty = (slice(0, 0),) + (slice(None),) * (len(shape) - 1) if shape else None
+    probe = np.empty((0, *shape[1:]) if shape else (), dtype=t.dtype)
+    try:
+        _INITS[name](out=probe, **part_arguments(t, rng, empty, shape), **kwargs)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise type(exc)(f"{t.source + ': ' if where else ''}tensor {t.name!r} (shape {tuple(shape)}, {t.dtype}, "
+                        f"{_init_text(t.init)}): {exc}") from exc
+
+
 def _fill(t: Tensor, view, first, rows, key_rng, ckpt):
     """Rows [first, first + rows) of tensor t into view."""
     if ckpt is not None:
@@ -351,13 +378,8 @@ def _fill(t: Tensor, view, first, rows, key_rng, ckpt):
             raise ValueError(f"from_checkpoint: tensor {t.name!r}: {exc}") from exc
         return
     name, kwargs = t.init
-    fn = _INITS[name]
-    part = {} if not t.shape else {"global_shape": t.shape, "index": (slice(first, first + rows),)}
     try:
-        if name in _DETERMINISTIC:
-            fn(out=view, **part, **kwargs)
-        else:
-            fn(out=view, rng=key_rng, stream=t.name, **part, **kwargs)
+        _INITS[name](out=view, **part_arguments(t, key_rng, (slice(first, first + rows),)), **kwargs)
     except (ValueError, TypeError, OverflowError) as exc:
         kind = TypeError if isinstance(exc, TypeError) else ValueError
         raise kind(f"{t.source}: tensor {t.name!r} (shape {t.shape}, {t.dtype}, {_init_text(t.init)}): "

@@ -135,21 +135,10 @@ def _check_tensor(target, t, g):
     """Raise what filling target with t would raise, writing nothing: the
     initializer's checks (fans, parameters, dtype) on a part of no element
     of the same global shape, and torch's refusals of an in-place write."""
-    name, kwargs = t.init
-    fn = _model._INITS[name]
     local, shape, _ = _local(target)
-    same_value = name in _model._DETERMINISTIC
     if not local.is_meta:  # a meta tensor is replaced by a fresh one before the fill
         check_writable(local)
-    part = {"global_shape": shape, "index": (slice(0, 0),) + (slice(None),) * (len(shape) - 1)} if shape else {}
-    if not same_value:
-        part.update(rng=g, stream=t.name)
-    probe = np.empty((0, *shape[1:]) if shape else (), dtype=t.dtype)
-    try:
-        fn(out=probe, **part, **kwargs)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise type(exc)(f"tensor {t.name!r} (shape {tuple(shape)}, {t.dtype}, {_model._init_text(t.init)}): "
-                        f"{exc}") from exc
+    _model.check_tensor(t, g, shape, where=False)
 
 
 def _fill_tensor(target, t, g):
@@ -157,9 +146,7 @@ def _fill_tensor(target, t, g):
     name, kwargs = t.init
     fn = _model._INITS[name]
     local, shape, index = _local(target)
-    part = {"global_shape": shape, "index": index} if index is not None and shape else {}
-    if name not in _model._DETERMINISTIC:
-        part.update(rng=g, stream=t.name)
+    part = _model.part_arguments(t, g, index, shape)
 
     def fill(view):
         fn(out=view, **part, **kwargs)

@@ -49,6 +49,7 @@ cdef extern from "fi_core.h" nogil:
     int fi_isa_compiled(int isa)
     int fi_isa_supported(int isa)
     const char *fi_isa_name(int isa)
+    int fi_isa_vector_bits(int isa)
     int fi_openmp_enabled()
     int fi_openmp_max_threads()
     void fi_openmp_set_threads(int n)
@@ -140,6 +141,12 @@ def isa_compiled(int isa):
 
 def isa_supported(int isa):
     return bool(fi_isa_supported(isa))
+
+
+def isa_vector_bits(int isa):
+    """The vector width (bits) a path runs at on this CPU; 0 where it cannot
+    run.  SVE's is the CPU's vector length."""
+    return fi_isa_vector_bits(isa)
 
 
 def openmp_version():

@@ -23,8 +23,11 @@ extern "C" {
  * element i; float64 uses words 2i (low half) and 2i + 1 (high half). */
 #include "fi_contract.h"
 
-/* SIMD paths, in increasing order of width. */
-enum { FI_ISA_GENERIC = 0, FI_ISA_AVX2 = 1, FI_ISA_AVX512 = 2, FI_ISA_COUNT };
+/* SIMD paths: the portable one, then x86-64's and aarch64's, each family in
+ * increasing order of preference.  A build has the generic path and its
+ * target's family; "sve" runs at the CPU's vector length (128, 256 or 512
+ * bits). */
+enum { FI_ISA_GENERIC = 0, FI_ISA_AVX2 = 1, FI_ISA_AVX512 = 2, FI_ISA_NEON = 3, FI_ISA_SVE = 4, FI_ISA_COUNT };
 
 /* Flags. */
 enum {
@@ -87,6 +90,7 @@ int fi_advise_hugepages(void *p, size_t n);
 int fi_isa_compiled(int isa);  /* built into this binary */
 int fi_isa_supported(int isa); /* compiled and supported by this CPU and OS */
 const char *fi_isa_name(int isa);
+int fi_isa_vector_bits(int isa); /* the vector width it runs at here (0: not supported) */
 int fi_openmp_enabled(void);
 int fi_openmp_max_threads(void);
 void fi_openmp_set_threads(int n);

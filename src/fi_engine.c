@@ -26,6 +26,9 @@
 #include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+#endif
 #endif
 
 #include "fi_core.h"
@@ -52,9 +55,54 @@ static const fi_run_fn fi_runs[FI_ISA_COUNT] = {
 #else
     NULL,
 #endif
+#ifdef FI_HAVE_NEON
+    fi_run_neon,
+#else
+    NULL,
+#endif
+    NULL, /* FI_ISA_SVE: the unit of the CPU's vector length, fi_sve_run() */
 };
 
-static const char *const fi_isa_names[FI_ISA_COUNT] = {"generic", "avx2", "avx512"};
+static const char *const fi_isa_names[FI_ISA_COUNT] = {"generic", "avx2", "avx512", "neon", "sve"};
+
+#ifdef FI_HAVE_SVE
+/* The SVE unit compiled for this CPU's vector length, or NULL (no SVE, or
+ * a length no unit is compiled for).  Read on every fill: a fixed-length
+ * unit run at another length would compute wrong values, and a thread may
+ * change its length (prctl PR_SVE_SET_VL); the engine's threads are
+ * started by the calling thread and inherit its length. */
+static fi_run_fn fi_sve_run(void)
+{
+#if defined(__linux__) && defined(HWCAP_SVE)
+    if (!(getauxval(AT_HWCAP) & HWCAP_SVE))
+        return NULL;
+    switch (fi_sve_vector_bytes()) {
+    case 16:
+        return fi_run_sve128;
+    case 32:
+        return fi_run_sve256;
+    case 64:
+        return fi_run_sve512;
+    default:
+        return NULL;
+    }
+#else
+    return NULL;
+#endif
+}
+#endif
+
+/* The kernel of a path (NULL where this build or CPU lacks it). */
+static fi_run_fn fi_run_of(int isa)
+{
+    if (isa < 0 || isa >= FI_ISA_COUNT)
+        return NULL;
+#ifdef FI_HAVE_SVE
+    if (isa == FI_ISA_SVE)
+        return fi_sve_run();
+#endif
+    return fi_runs[isa];
+}
 
 size_t fi_itemsize(int dtype)
 {
@@ -272,6 +320,8 @@ static void fill_range(const fi_params *p, const fi_layout *L, uint64_t lo, uint
 #define FI_CHUNK_MAX 32
 #if defined(__x86_64__) || defined(__i386__)
 #define FI_PAUSE() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define FI_PAUSE() __asm__ __volatile__("yield" ::: "memory")
 #else
 #define FI_PAUSE() __asm__ __volatile__("" ::: "memory")
 #endif
@@ -522,11 +572,13 @@ int fi_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, in
         return FI_EINVAL; /* a 32-bit output's float64 path */
     if (!fi_isa_supported(isa))
         return FI_EISA;
+    const fi_run_fn run = fi_run_of(isa);
+    if (run == NULL)
+        return FI_EISA;
     if (hi > fi_layout_size(L))
         return FI_EINVAL;
     if (hi <= lo)
         return FI_OK;
-    const fi_run_fn run = fi_runs[isa];
     const uint64_t n = hi - lo;
     const int64_t nblocks = (int64_t)((n + FI_BLOCK - 1) / FI_BLOCK);
     if (nthreads > nblocks)
@@ -558,6 +610,10 @@ int fi_advise_hugepages(void *p, size_t n)
 
 int fi_isa_compiled(int isa)
 {
+#ifdef FI_HAVE_SVE
+    if (isa == FI_ISA_SVE)
+        return 1;
+#endif
     return isa >= 0 && isa < FI_ISA_COUNT && fi_runs[isa] != NULL;
 }
 
@@ -572,7 +628,33 @@ int fi_isa_supported(int isa)
     if (isa == FI_ISA_AVX512)
         return __builtin_cpu_supports("x86-64-v4") != 0;
 #endif
+#if defined(__aarch64__)
+    if (isa == FI_ISA_NEON)
+        return 1; /* Advanced SIMD: baseline on aarch64 */
+#endif
+#ifdef FI_HAVE_SVE
+    if (isa == FI_ISA_SVE)
+        return fi_sve_run() != NULL;
+#endif
     return isa == FI_ISA_GENERIC;
+}
+
+int fi_isa_vector_bits(int isa)
+{
+    if (!fi_isa_supported(isa))
+        return 0;
+    switch (isa) {
+    case FI_ISA_AVX2:
+        return 256;
+    case FI_ISA_AVX512:
+        return 512;
+#ifdef FI_HAVE_SVE
+    case FI_ISA_SVE:
+        return 8 * fi_sve_vector_bytes();
+#endif
+    default: /* generic, NEON */
+        return 128;
+    }
 }
 
 const char *fi_isa_name(int isa)

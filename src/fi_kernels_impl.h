@@ -31,6 +31,8 @@
 #define FI_U 4
 #elif defined(__AVX2__)
 #define FI_U 4
+#elif defined(FI_ARM_NEON) || defined(FI_ARM_SVE)
+#define FI_U 4 /* 32 vector registers */
 #else
 #define FI_U 2
 #endif
@@ -125,6 +127,18 @@ static void store_bf16(const float *restrict src, uint16_t *restrict dst, size_t
         /* packus interleaves the 128-bit halves; the permute restores order */
         _mm256_storeu_si256((__m256i *)(dst + i), _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), 0xD8));
     }
+#elif defined(FI_ARM_NEON) || defined(FI_ARM_SVE)
+    /* (every SVE CPU has NEON too) */
+    const uint32x4_t bias = vdupq_n_u32(0x7fffu), one = vdupq_n_u32(1u);
+    for (; i + 8 <= m; i += 8) {
+        uint32x4_t r[2];
+        for (int h = 0; h < 2; h++) {
+            uint32x4_t x = vld1q_u32((const uint32_t *)(src + i + 4 * h));
+            r[h] = vaddq_u32(vaddq_u32(x, bias), vandq_u32(vshrq_n_u32(x, 16), one));
+        }
+        /* the high halves of the 32-bit lanes are the odd 16-bit lanes */
+        vst1q_u16(dst + i, vuzp2q_u16(vreinterpretq_u16_u32(r[0]), vreinterpretq_u16_u32(r[1])));
+    }
 #endif
     for (; i < m; i++)
         dst[i] = fi_f32_to_bf16(src[i]);
@@ -142,6 +156,13 @@ static void store_f16(const float *restrict src, uint16_t *restrict dst, size_t 
     for (; i + 8 <= m; i += 8)
         _mm_storeu_si128((__m128i *)(dst + i),
                          _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#elif defined(FI_ARM_NEON) || defined(FI_ARM_SVE)
+    /* FCVTN rounds by FPCR: to nearest even, subnormals kept (the defaults
+     * every thread starts with on Linux and macOS) */
+    for (; i + 8 <= m; i += 8) {
+        float16x8_t h = vcvt_high_f16_f32(vcvt_f16_f32(vld1q_f32(src + i)), vld1q_f32(src + i + 4));
+        vst1q_u16(dst + i, vreinterpretq_u16_f16(h));
+    }
 #endif
     for (; i < m; i++)
         dst[i] = fi_f32_to_f16(src[i]);

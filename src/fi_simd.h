@@ -1,12 +1,20 @@
 /*
  * Vector types and primitives at the width of the translation unit's target:
- * 64 bytes with AVX-512, 32 with AVX2, else 16 (the generic path).
+ * 64 bytes with AVX-512, 32 with AVX2, the vector length a fixed-length SVE
+ * unit is compiled for (16, 32 or 64 bytes: -msve-vector-bits), else 16
+ * (NEON, and the generic path).
  *
  * Kernels are written once on these types with GCC/Clang vector extensions
  * (+ - * on whole vectors, lane-wise and IEEE, never fused: the build uses
  * -ffp-contract=off).  The few operations the extensions lack have an
  * intrinsic per instruction set and a portable lane loop, which the generic
  * path uses: every path computes the same IEEE operations on every lane.
+ *
+ * On 64-bit Arm a unit says which path it is: FI_ARM_NEON (Advanced SIMD,
+ * baseline on every aarch64 CPU) or FI_ARM_SVE (compiled with +sve and a
+ * fixed -msve-vector-bits; it may run only where the CPU's vector length is
+ * exactly that, which the engine checks).  Without either, an aarch64 unit
+ * is the generic path: lane loops, whatever the compiler makes of them.
  */
 #ifndef FASTINIT_SIMD_H
 #define FASTINIT_SIMD_H
@@ -20,8 +28,23 @@
 #include <immintrin.h>
 #endif
 
+#if defined(FI_ARM_SVE)
+#if !defined(__ARM_FEATURE_SVE) || !defined(__ARM_FEATURE_SVE_BITS) || __ARM_FEATURE_SVE_BITS == 0
+#error "an SVE unit needs -march=...+sve and -msve-vector-bits=128|256|512"
+#endif
+#include <arm_neon.h>
+#include <arm_sve.h>
+#elif defined(FI_ARM_NEON)
+#if !defined(__ARM_NEON)
+#error "a NEON unit needs an aarch64 target"
+#endif
+#include <arm_neon.h>
+#endif
+
 #if defined(__AVX512F__)
 #define FI_VB 64
+#elif defined(FI_ARM_SVE)
+#define FI_VB (__ARM_FEATURE_SVE_BITS / 8)
 #elif defined(__AVX2__)
 #define FI_VB 32
 #else
@@ -35,6 +58,15 @@
 typedef float fi_vf __attribute__((vector_size(FI_VB)));
 typedef uint32_t fi_vu __attribute__((vector_size(FI_VB)));
 typedef int32_t fi_vi __attribute__((vector_size(FI_VB)));
+
+#if defined(FI_ARM_SVE)
+/* The SVE types at this unit's fixed vector length: a GNU vector of FI_VB
+ * bytes converts to and from them by a cast.  Every predicate is all-true:
+ * the vector length is exactly FI_VB bytes where this code runs. */
+typedef svuint32_t fi_sv_u __attribute__((arm_sve_vector_bits(__ARM_FEATURE_SVE_BITS)));
+typedef svfloat32_t fi_sv_f __attribute__((arm_sve_vector_bits(__ARM_FEATURE_SVE_BITS)));
+#define FI_SV_ALL svptrue_b32()
+#endif
 
 /* Every lane x.  (A scalar operand of a vector operation is broadcast: one
  * instruction.  A loop over the lanes became one masked broadcast per lane
@@ -57,7 +89,9 @@ FI_AI fi_vf fi_select(fi_vi m, fi_vf a, fi_vf b) { return (fi_vf)(((fi_vi)a & m)
 /* lo > x ? lo : x and hi < x ? hi : x, lane-wise: exactly what
  * fi_select(x < lo, lo, x) and fi_select(x > hi, hi, x) give (NaN and signed
  * zeros included: maxps/minps return their second operand unless the first
- * compares greater/less), in one instruction. */
+ * compares greater/less), in one instruction.  Arm's FMAX/FMIN differ
+ * (FMAX(+0, -0) is +0, and a NaN operand wins), so NEON and SVE take the
+ * select: a compare and a bit select. */
 FI_AI fi_vf fi_clamp_lo(fi_vf x, fi_vf lo)
 {
 #if defined(__AVX512F__)
@@ -89,6 +123,10 @@ FI_AI int fi_any(fi_vi m)
 {
 #if defined(__AVX512F__)
     return _mm512_test_epi32_mask((__m512i)m, (__m512i)m) != 0;
+#elif defined(FI_ARM_SVE)
+    return svptest_any(FI_SV_ALL, svcmpne_n_u32(FI_SV_ALL, (fi_sv_u)m, 0));
+#elif defined(FI_ARM_NEON)
+    return vmaxvq_u32((uint32x4_t)m) != 0;
 #elif defined(__AVX2__)
     return !_mm256_testz_si256((__m256i)m, (__m256i)m);
 #elif defined(__SSE2__)
@@ -105,6 +143,10 @@ FI_AI fi_vf fi_vsqrt(fi_vf x)
 {
 #if defined(__AVX512F__)
     return (fi_vf)_mm512_sqrt_ps((__m512)x);
+#elif defined(FI_ARM_SVE)
+    return (fi_vf)svsqrt_f32_x(FI_SV_ALL, (fi_sv_f)x);
+#elif defined(FI_ARM_NEON)
+    return (fi_vf)vsqrtq_f32((float32x4_t)x);
 #elif defined(__AVX2__)
     return (fi_vf)_mm256_sqrt_ps((__m256)x);
 #elif defined(__SSE2__)
@@ -127,6 +169,18 @@ FI_AI void fi_mulhilo(fi_vu a, uint32_t m, fi_vu *hi, fi_vu *lo)
     __m512i pe = _mm512_mul_epu32(A, M), po = _mm512_mul_epu32(_mm512_shuffle_epi32(A, _MM_PERM_DDBB), M);
     *hi = (fi_vu)_mm512_mask_blend_epi32(0xAAAA, _mm512_shuffle_epi32(pe, _MM_PERM_DDBB), po);
     *lo = (fi_vu)_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_shuffle_epi32(po, _MM_PERM_CCAA));
+#elif defined(FI_ARM_SVE)
+    /* UMULH gives the high halves directly; MUL the low ones */
+    *hi = (fi_vu)svmulh_n_u32_x(FI_SV_ALL, (fi_sv_u)a, m);
+    *lo = a * m;
+#elif defined(FI_ARM_NEON)
+    /* widening products of the low and high lane pairs, then the odd
+     * (high) and even (low) 32-bit halves gathered */
+    const uint32x4_t A = (uint32x4_t)a;
+    uint32x4_t p01 = vreinterpretq_u32_u64(vmull_n_u32(vget_low_u32(A), m));
+    uint32x4_t p23 = vreinterpretq_u32_u64(vmull_high_n_u32(A, m));
+    *hi = (fi_vu)vuzp2q_u32(p01, p23);
+    *lo = (fi_vu)vuzp1q_u32(p01, p23);
 #elif defined(__AVX2__)
     const __m256i M = _mm256_set1_epi64x(m), A = (__m256i)a;
     __m256i pe = _mm256_mul_epu32(A, M), po = _mm256_mul_epu32(_mm256_srli_epi64(A, 32), M);
@@ -165,6 +219,11 @@ FI_AI void fi_store4(fi_vu c0, fi_vu c1, fi_vu c2, fi_vu c3, void *dst)
     _mm512_storeu_si512(o + 64, _mm512_shuffle_i32x4(s0, s1, 0xDD));
     _mm512_storeu_si512(o + 128, _mm512_shuffle_i32x4(s2, s3, 0x88));
     _mm512_storeu_si512(o + 192, _mm512_shuffle_i32x4(s2, s3, 0xDD));
+#elif defined(FI_ARM_SVE)
+    svst4_u32(FI_SV_ALL, (uint32_t *)dst, svcreate4_u32((fi_sv_u)c0, (fi_sv_u)c1, (fi_sv_u)c2, (fi_sv_u)c3));
+#elif defined(FI_ARM_NEON)
+    /* ST4 stores four registers interleaved: exactly this transpose */
+    vst4q_u32((uint32_t *)dst, (uint32x4x4_t){{(uint32x4_t)c0, (uint32x4_t)c1, (uint32x4_t)c2, (uint32x4_t)c3}});
 #elif defined(__AVX2__)
     __m256i t0 = _mm256_unpacklo_epi32((__m256i)c0, (__m256i)c1), t1 = _mm256_unpackhi_epi32((__m256i)c0, (__m256i)c1);
     __m256i t2 = _mm256_unpacklo_epi32((__m256i)c2, (__m256i)c3), t3 = _mm256_unpackhi_epi32((__m256i)c2, (__m256i)c3);
@@ -196,8 +255,9 @@ FI_AI void fi_store4(fi_vu c0, fi_vu c1, fi_vu c2, fi_vu c3, void *dst)
 }
 
 /* A non-temporal store of one vector to a FI_VB-aligned address (a plain
- * store where the target has none), and the fence that orders such stores
- * before anything that follows. */
+ * store where the target has none: on Arm, whose STNP takes register
+ * pairs, too), and the fence that orders such stores before anything that
+ * follows. */
 FI_AI void fi_stream_store(void *dst, fi_vu v)
 {
 #if defined(__AVX512F__)

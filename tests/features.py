@@ -1,9 +1,10 @@
 """What the build under test must have.
 
-A build without OpenMP, or without the AVX2 or AVX-512 paths (or on a CPU
-without them), passes the suite with those tests skipped.  CI names what it
-requires: ``FASTINIT_REQUIRE=openmp,avx2,avx512`` (any subset, comma
-separated) turns each of those skips into a failure.  Tests that skip for a
+A build without OpenMP, or without a SIMD path (AVX2, AVX-512 on x86-64;
+NEON, SVE on aarch64), or on a CPU without it, passes the suite with those
+tests skipped.  CI names what it requires: ``FASTINIT_REQUIRE=openmp,avx2,avx512``
+(any subset of FEATURES, comma separated) turns each of those skips into a
+failure.  Tests that skip for a
 missing feature call ``require_or_skip(feature, reason)`` (or ``need``)
 instead of ``pytest.skip``.
 """
@@ -14,7 +15,7 @@ import os
 
 import pytest
 
-FEATURES = ("openmp", "avx2", "avx512")
+FEATURES = ("openmp", "avx2", "avx512", "neon", "sve")
 
 
 def required() -> set[str]:

@@ -55,6 +55,7 @@ def _by_name(res, prefix):
 def _expected_comparison(res, torch_ran):
     he_n = _by_name(res, "fastinit he_normal(out=)")
     paths = {p["simd"]: p["he_normal"] for p in res["simd_paths"]}
+    narrow, wide = _bench.simd_pair(res["machine"]["simd_available"])
     two = [t["speedup"] for t in res["threads"] if t["threads"] == 2]
     kaiming = _rate(res, lambda n: n.endswith("nn.init.kaiming_normal_")) if torch_ran else None
     cut = _rate(res, lambda n: n.endswith("trunc_normal_(std=.02, a=-.04, b=.04)")) if torch_ran else None
@@ -65,7 +66,7 @@ def _expected_comparison(res, torch_ran):
         _by_name(res, "fastinit truncated_normal") / cut if torch_ran else None,
         _by_name(res, "fastinit he_normal bfloat16") / _by_name(res, "fastinit he_normal float32"),
         two[0] if two else None,
-        paths["avx2"] / paths["avx512"] if {"avx2", "avx512"} <= paths.keys() else None,
+        paths[narrow] / paths[wide] if {narrow, wide} <= paths.keys() else None,
     ]
 
 
@@ -76,7 +77,7 @@ LABELS = [
     "fastinit truncated_normal / torch trunc_normal_ (same cut)",
     "fastinit he_normal bfloat16 / float32 (elements per second)",
     "fastinit he_normal, 2 threads / 1 thread",
-    "fastinit he_normal, avx2 / avx512 path",
+    "fastinit he_normal, {} / {} path".format(*_bench.simd_pair(_simd.available())),
 ]
 
 
@@ -119,7 +120,7 @@ def test_comparison_ratios_are_the_quotients_of_the_rows(which, request):
     # CPU lacks one) may be missing; 2 threads are timed wherever there are at least 2
     missing = {label for label, ratio in got if ratio is None}
     allowed = set() if torch_ran else {LABELS[1], LABELS[3]}
-    if not {"avx2", "avx512"} <= set(_simd.available()):
+    if not set(_bench.simd_pair(_simd.available())) <= set(_simd.available()):
         allowed.add(LABELS[6])
     if res["machine"]["threads"] < 2:
         allowed.add(LABELS[5])

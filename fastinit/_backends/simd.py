@@ -1,8 +1,12 @@
-"""Which SIMD path the core runs: chosen once, at import, by CPUID.
+"""Which SIMD path the core runs: chosen once, at import, from what the CPU
+reports (CPUID on x86-64; on aarch64 Linux, getauxval(AT_HWCAP) and the SVE
+vector length).
 
-``FASTINIT_SIMD=avx512|avx2|generic`` forces a path (for tests and
+``FASTINIT_SIMD=avx512|avx2|neon|sve|generic`` forces a path (for tests and
 benchmarks); naming a path this CPU (or this build) lacks is an error.
-Every path gives identical bits; only speed differs.
+Every path gives identical bits; only speed differs.  By default the last
+path of NAMES this CPU runs: AVX-512, else AVX2 on x86-64; SVE, else NEON
+on aarch64; else generic.
 
 ``forced(name)`` changes the path for the calling Python thread only (and,
 under asyncio, for the calling task only), as ``set_num_threads`` changes
@@ -22,7 +26,7 @@ import os
 
 from .. import _core
 
-NAMES = _core.ISA_NAMES  # ("generic", "avx2", "avx512"), by increasing width
+NAMES = _core.ISA_NAMES  # ("generic", "avx2", "avx512", "neon", "sve"): each family by preference
 
 
 def available() -> list[str]:

@@ -351,6 +351,7 @@ def comparison(res: dict) -> list[tuple[str, float | None]]:
         return rate[a] / rate[b] if a in rate and b in rate else None
 
     p = {q["simd"]: q["he_normal"] for q in res["simd_paths"]}
+    narrow, wide = simd_pair(res["machine"]["simd_available"])
     return [
         ("fastinit he_normal / numpy standard_normal(float32)", ratio("fastinit.he_normal", "numpy.standard_normal")),
         ("fastinit he_normal / torch kaiming_normal_", ratio("fastinit.he_normal", "torch.kaiming_normal_")),
@@ -360,8 +361,14 @@ def comparison(res: dict) -> list[tuple[str, float | None]]:
         ("fastinit he_normal bfloat16 / float32 (elements per second)", res["bf16_vs_f32"]),
         ("fastinit he_normal, 2 threads / 1 thread", next((t["speedup"] for t in res["threads"] if t["threads"] == 2),
                                                           None)),
-        ("fastinit he_normal, avx2 / avx512 path", p["avx2"] / p["avx512"] if "avx2" in p and "avx512" in p else None),
+        (f"fastinit he_normal, {narrow} / {wide} path", p[narrow] / p[wide] if narrow in p and wide in p else None),
     ]
+
+
+def simd_pair(available: list[str]) -> tuple[str, str]:
+    """The two SIMD paths whose speeds the comparison sets side by side:
+    avx2 and avx512 on x86-64, neon and sve on aarch64."""
+    return ("neon", "sve") if "neon" in available else ("avx2", "avx512")
 
 
 def _spread(r) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import sys
 
 from .._backends import simd as _simd
@@ -27,12 +28,14 @@ def config() -> dict:
         "version": __version__,
         "stream_version": _core.STREAM_VERSION,
         "python": sys.version.split()[0],
+        "machine": platform.machine(),
         "compiler": _core.compiler(),
         "openmp": f"yes (_OPENMP {omp})" if omp else "no (serial build: one thread)",
         "openmp_runtime": _openmp_runtime() if omp else "-",
         "threads": _threads.get_num_threads(),
         "simd_available": _simd.available(),
         "simd": _simd.current_name(),
+        "simd_vector_bits": _core.isa_vector_bits(_simd.current()),
     }
 
 
@@ -40,9 +43,9 @@ def show_config() -> None:
     """Print the version, stream version, OpenMP runtime and threads, SIMD path."""
     c = config()
     print(f"fastinit {c['version']} (stream version {c['stream_version']})")
-    print(f"  python:         {c['python']}")
+    print(f"  python:         {c['python']} on {c['machine']}")
     print(f"  compiler:       {c['compiler']}")
     print(f"  openmp:         {c['openmp']}")
     print(f"  openmp runtime: {c['openmp_runtime']}")
     print(f"  threads:        {c['threads']}")
-    print(f"  simd:           {c['simd']} (available: {', '.join(c['simd_available'])})")
+    print(f"  simd:           {c['simd']}, {c['simd_vector_bits']}-bit vectors (available: {', '.join(c['simd_available'])})")

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The aarch64 core gives x86's bytes: cross-compile the C core (engine and
+# kernels, through the project's CMake build) with Debian's
+# gcc-aarch64-linux-gnu, run its harness (tests/cross/harness.c) under
+# qemu-aarch64 on every aarch64 path (generic; NEON on a CPU with SVE and
+# on one without; SVE at 128-, 256- and 512-bit vector lengths) and compare
+# every output byte with the x86 build's for the same requests:
+#   - the request matrix of tests/cross/requests.py (every kind and output
+#     type, starts across Philox, SIMD and engine blocks, strided layouts),
+#     filled on one thread and on three, which must agree;
+#   - with --python PY (a Python with fastinit installed): the core fills
+#     behind the golden hashes (tests/cross/golden_requests.py), whose
+#     SHA-256 the harness's output must match on both processors;
+#   - Philox4x32-10 known answers (tests/data).
+# Also: the aarch64 kernels hold no fused multiply-add (-ffp-contract=off
+# kept), the SVE units are SVE code, and SVE is offered only at a vector
+# length a unit is compiled for.
+#
+#   bash tests/cross/aarch64.sh [--python PY]
+#
+# The cross compiler and qemu are installed with apt-get where missing (as
+# root); the build and outputs live in a temporary folder removed on exit.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+python=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --python) python="$2"; shift 2 ;;
+        *) echo "usage: bash tests/cross/aarch64.sh [--python PY]" >&2; exit 2 ;;
+    esac
+done
+
+need=()
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
+command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
+command -v cmake >/dev/null || need+=(cmake)
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        echo "aarch64.sh: needs ${need[*]} (Debian packages); install them, or run as root with apt-get" >&2
+        exit 1
+    fi
+    echo "aarch64.sh: installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+gen=()
+command -v ninja >/dev/null && gen=(-G Ninja)
+
+build() { # build DIR [cmake args...]: the core and its harness
+    local dir="$1"; shift
+    cmake -S "$root" -B "$dir" "${gen[@]}" -DFASTINIT_CORE_ONLY=ON -DCMAKE_BUILD_TYPE=Release "$@" >"$dir.log" 2>&1 ||
+        { cat "$dir.log" >&2; exit 1; }
+    cmake --build "$dir" >>"$dir.log" 2>&1 || { cat "$dir.log" >&2; exit 1; }
+    grep -m1 "SIMD paths" "$dir.log" | sed 's/^-- /  /'
+}
+echo "building the core for x86-64 and aarch64"
+build "$tmp/x86"
+build "$tmp/arm" -DCMAKE_TOOLCHAIN_FILE="$here/aarch64-linux-gnu.cmake"
+x86="$tmp/x86/fi_harness"
+arm() { # arm CPU ARGS...: the aarch64 harness under qemu on that CPU model
+    local cpu="$1"; shift
+    qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu "$cpu" "$tmp/arm/fi_harness" "$@"
+}
+
+fail=0
+check() { # check WHAT COND-STATUS
+    if [ "$2" = 0 ]; then echo "  ok    $1"; else echo "  FAIL  $1"; fail=1; fi
+}
+
+echo "aarch64 objects"
+objdump=aarch64-linux-gnu-objdump
+fused=$($objdump -d "$tmp"/arm/CMakeFiles/fi_core.dir/src/*.o |
+        grep -cE '\s(fmla|fmls|fmadd|fmsub|fnmadd|fnmsub|fmad|fmsb|fnmla|fnmls|fnmad|fnmsb)\s' || true)
+check "no fused multiply-add in the kernels or engine ($fused found)" "$([ "$fused" = 0 ]; echo $?)"
+for bits in 128 256 512; do
+    n=$($objdump -d "$tmp/arm/CMakeFiles/fi_core.dir/src/fi_kernels_sve$bits.c.o" | grep -cE 'umulh\s+z' || true)
+    check "the sve$bits unit multiplies in SVE registers ($n UMULH z)" "$([ "$n" -gt 0 ]; echo $?)"
+done
+
+echo "paths offered (name:vector bits)"
+expect_paths() { # expect_paths CPU WANT
+    local got; got="$(arm "$1" --paths)"
+    check "-cpu $1: $got" "$([ "$got" = "$2" ]; echo $?)"
+}
+expect_paths max,sve-max-vq=1 "generic:128 neon:128 sve:128"
+expect_paths max,sve-max-vq=2 "generic:128 neon:128 sve:256"
+expect_paths max,sve-max-vq=4 "generic:128 neon:128 sve:512"
+expect_paths max,sve-max-vq=3 "generic:128 neon:128"
+expect_paths max,sve-max-vq=8,sve-default-vector-length=128 "generic:128 neon:128"
+expect_paths cortex-a72 "generic:128 neon:128"
+
+python3 "$here/requests.py" >"$tmp/requests.txt"
+sets=(requests)
+if [ -n "$python" ]; then
+    "$python" "$here/golden_requests.py" "$tmp/golden.txt" "$tmp/golden.sha256" | sed 's/^/  /'
+    sets+=(golden)
+fi
+
+# x86's output: every x86 path this CPU has must agree; the first is the reference
+echo "x86-64 reference"
+read -r -a x86_paths <<<"$("$x86" --paths)"
+for set in "${sets[@]}"; do
+    src="$tmp/$set.txt"
+    for p in "${x86_paths[@]}"; do
+        name="${p%%:*}"; out="$tmp/out/x86-$name/$set"; mkdir -p "$out"
+        "$x86" "$name" "$src" "$out" 3 >/dev/null
+        check "x86 $name: $set equal to x86 ${x86_paths[0]%%:*}" \
+              "$(diff -rq "$tmp/out/x86-${x86_paths[0]%%:*}/$set" "$out" >/dev/null; echo $?)"
+    done
+done
+ref="$tmp/out/x86-${x86_paths[0]%%:*}"
+if [ -n "$python" ]; then
+    (cd "$ref/golden" && sha256sum ./*.bin | awk '{print $1}') >"$tmp/x86.sha256"
+    check "x86 harness: $(wc -l <"$tmp/golden.sha256") golden fills hash as the Python package's" \
+          "$(cmp -s "$tmp/x86.sha256" "$tmp/golden.sha256"; echo $?)"
+fi
+
+echo "aarch64 under qemu"
+configs=("generic max" "neon max" "neon cortex-a72" "sve max,sve-max-vq=1" "sve max,sve-max-vq=2" "sve max,sve-max-vq=4")
+for cfg in "${configs[@]}"; do
+    read -r path cpu <<<"$cfg"
+    label="$path (-cpu $cpu)"
+    start=$SECONDS
+    kat_ok=0
+    for kat in "$root/tests/data/philox4x32_10_kat.txt" "$root/tests/data/philox_stream_kat.txt"; do
+        arm "$cpu" "$path" --kat "$kat" >/dev/null || kat_ok=1
+    done
+    check "$label: Philox known answers" "$kat_ok"
+    for set in "${sets[@]}"; do
+        src="$tmp/$set.txt"
+        out="$tmp/out/arm-$path-$cpu/$set"; mkdir -p "$out"
+        if arm "$cpu" "$path" "$src" "$out" 3 >/dev/null; then
+            diffs=$(diff -rq "$ref/$set" "$out" | wc -l || true)
+            n=$(ls "$out" | wc -l)
+            check "$label: $set, $n outputs byte-equal to x86's ($diffs differ; 1 and 3 threads agree)" \
+                  "$([ "$diffs" = 0 ]; echo $?)"
+        else
+            check "$label: $set filled" 1
+        fi
+    done
+    echo "        ($((SECONDS - start)) s)"
+done
+
+if [ "$fail" != 0 ]; then
+    echo "aarch64 cross check: FAILED"
+    exit 1
+fi
+echo "aarch64 cross check: every aarch64 path gives x86's bytes"

@@ -50,6 +50,7 @@ cdef extern from "fi_core.h" nogil:
     int fi_isa_supported(int isa)
     const char *fi_isa_name(int isa)
     int fi_isa_vector_bits(int isa)
+    const char *fi_threading()
     int fi_openmp_enabled()
     int fi_openmp_max_threads()
     void fi_openmp_set_threads(int n)
@@ -147,6 +148,13 @@ def isa_vector_bits(int isa):
     """The vector width (bits) a path runs at on this CPU; 0 where it cannot
     run.  SVE's is the CPU's vector length."""
     return fi_isa_vector_bits(isa)
+
+
+def threading():
+    """How the core runs parallel fills: "openmp" (its runner thread leads an
+    OpenMP team), "pthreads" (no OpenMP: its runner and helper threads of
+    its own), "none" (one thread)."""
+    return fi_threading().decode()
 
 
 def openmp_version():

@@ -77,7 +77,8 @@ uint64_t fi_layout_size(const fi_layout *L);
 
 /* Fill elements [lo, hi) (C-order positions in the layout's index space) on
  * nthreads threads (the caller, a thread of the engine's own and, beyond
- * two, its OpenMP team) with the given SIMD path.  Safe to call without
+ * two, its OpenMP team, or without OpenMP its own helper threads) with the
+ * given SIMD path.  Safe to call without
  * the GIL; values depend on neither nthreads, isa nor the [lo, hi) split. */
 int fi_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, int nthreads, int isa);
 
@@ -91,6 +92,7 @@ int fi_isa_compiled(int isa);  /* built into this binary */
 int fi_isa_supported(int isa); /* compiled and supported by this CPU and OS */
 const char *fi_isa_name(int isa);
 int fi_isa_vector_bits(int isa); /* the vector width it runs at here (0: not supported) */
+const char *fi_threading(void); /* "openmp" (runner + OpenMP team), "pthreads" (runner + helpers), "none" */
 int fi_openmp_enabled(void);
 int fi_openmp_max_threads(void);
 void fi_openmp_set_threads(int n);

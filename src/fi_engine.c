@@ -11,8 +11,16 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Parallel fills need threads of the engine's own (see "parallel fills"):
+ * POSIX threads, with an OpenMP team where OpenMP is built in. */
+#if defined(_OPENMP) || defined(__unix__) || defined(__APPLE__)
+#define FI_RUNNERS 1
+#endif
+
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+#ifdef FI_RUNNERS
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -285,7 +293,8 @@ static void fill_range(const fi_params *p, const fi_layout *L, uint64_t lo, uint
  * calling thread fills alongside a "runner", a thread of fastinit's own
  * (one per calling thread, created at its first parallel fill), which works
  * alone for two threads, else as the master of an OpenMP team of
- * nthreads - 1.  Each thread has a share of the blocks, in chunks: the
+ * nthreads - 1 (without OpenMP, with nthreads - 2 helper threads of its
+ * own, started at its first fill that needs them and kept).  Each thread has a share of the blocks, in chunks: the
  * contiguous run a static split would give it, so that the pages it touches
  * first are its own; when its share is done it takes the chunks still
  * untaken in the others' (one atomic counter a share).
@@ -310,7 +319,7 @@ static void fill_range(const fi_params *p, const fi_layout *L, uint64_t lo, uint
  * Ctrl-C reaches the thread that handles it, and it exits when its calling
  * thread exits (a thread-specific destructor). */
 
-#ifdef _OPENMP
+#ifdef FI_RUNNERS
 /* Polls of a hand-off word before sleeping on it (the runner after a fill:
  * the next one often follows at once; the caller after its share: the
  * runner's ends about when its own does). */
@@ -386,6 +395,12 @@ typedef struct {
 
 typedef struct fi_runner {
     pthread_t thread;
+    struct fi_runner *work; /* the runner whose posted work this one does: itself, or (a helper) its runner's */
+    int me;                 /* a helper's share */
+#ifndef _OPENMP
+    struct fi_runner **helpers; /* started so far */
+    int nhelpers;
+#endif
     uint32_t posted, done;                  /* sequence numbers of work posted and finished */
     uint32_t runner_sleeps, caller_sleeps;  /* set while that side sleeps */
     int quit;
@@ -433,6 +448,36 @@ static void take_chunks(fi_runner *R, int me)
     }
 }
 
+static void *runner_main(void *arg);
+
+#ifndef _OPENMP
+/* Start helpers until R has `want` (fewer where the system refuses a
+ * thread: the others then take their shares' chunks).  Called on the
+ * runner's thread, so a helper inherits its signal mask (every signal
+ * blocked). */
+static void helpers_ensure(fi_runner *R, int want)
+{
+    if (R->nhelpers >= want)
+        return;
+    fi_runner **hs = realloc(R->helpers, (size_t)want * sizeof *hs);
+    if (hs == NULL)
+        return;
+    R->helpers = hs;
+    while (R->nhelpers < want) {
+        fi_runner *H = calloc(1, sizeof *H);
+        if (H == NULL)
+            return;
+        H->work = R;
+        H->me = R->nhelpers + 1; /* the runner has share 0 */
+        if (pthread_create(&H->thread, NULL, runner_main, H) != 0) {
+            free(H);
+            return;
+        }
+        R->helpers[R->nhelpers++] = H;
+    }
+}
+#endif
+
 /* The runner's threads: shares 0 .. nthreads - 2 (the caller has the last). */
 static void runner_work(fi_runner *R)
 {
@@ -440,8 +485,22 @@ static void runner_work(fi_runner *R)
         take_chunks(R, 0);
         return;
     }
+#ifdef _OPENMP
 #pragma omp parallel num_threads(R->nthreads - 1)
     take_chunks(R, omp_get_thread_num());
+#else
+    helpers_ensure(R, R->nthreads - 2);
+    const int n = R->nhelpers < R->nthreads - 2 ? R->nhelpers : R->nthreads - 2;
+    for (int k = 0; k < n; k++) {
+        fi_runner *H = R->helpers[k];
+        publish(&H->posted, H->posted + 1, &H->runner_sleeps);
+    }
+    take_chunks(R, 0);
+    for (int k = 0; k < n; k++) {
+        fi_runner *H = R->helpers[k];
+        await_change(&H->done, H->posted - 1, &H->caller_sleeps, FI_SPIN_CALLER);
+    }
+#endif
 }
 
 static void *runner_main(void *arg)
@@ -453,7 +512,10 @@ static void *runner_main(void *arg)
         seen = __atomic_load_n(&R->posted, __ATOMIC_ACQUIRE);
         if (R->quit)
             return NULL;
-        runner_work(R);
+        if (R->work == R)
+            runner_work(R);
+        else
+            take_chunks(R->work, R->me); /* a helper */
         publish(&R->done, seen, &R->caller_sleeps);
     }
 }
@@ -465,6 +527,11 @@ static void runner_destroy(void *arg)
     R->quit = 1;
     publish(&R->posted, R->posted + 1, &R->runner_sleeps);
     pthread_join(R->thread, NULL);
+#ifndef _OPENMP
+    for (int k = 0; k < R->nhelpers; k++)
+        runner_destroy(R->helpers[k]);
+    free(R->helpers);
+#endif
     free(R->shares);
     free(R);
 }
@@ -491,6 +558,7 @@ static fi_runner *runner_get(void)
     fi_runner *R = calloc(1, sizeof *R);
     if (R == NULL)
         return NULL;
+    R->work = R;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old); /* the runner inherits this mask */
@@ -513,8 +581,10 @@ static fi_runner *runner_get(void)
 static int fi_parallel_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, int nthreads,
                             fi_run_fn run, size_t isz)
 {
+#ifdef _OPENMP
     if (omp_in_parallel()) /* inside the caller's own team: no nested team */
         return 0;
+#endif
     fi_runner *R = runner_get();
     if (R == NULL)
         return 0;
@@ -660,6 +730,17 @@ int fi_isa_vector_bits(int isa)
 const char *fi_isa_name(int isa)
 {
     return isa >= 0 && isa < FI_ISA_COUNT ? fi_isa_names[isa] : "unknown";
+}
+
+const char *fi_threading(void)
+{
+#if defined(_OPENMP)
+    return "openmp";
+#elif defined(FI_RUNNERS)
+    return "pthreads";
+#else
+    return "none";
+#endif
 }
 
 int fi_openmp_enabled(void)

@@ -22,12 +22,20 @@ Fork: the compiled core never opens a parallel region on the calling thread
 (see src/fi_engine.c), so a forked child fills on all its threads even when
 its parent ran OpenMP (torch, an OpenMP BLAS, fastinit itself) before the
 fork.
+
+A build without OpenMP (Apple clang without libomp, or
+``-DFASTINIT_OPENMP=OFF``) fills on threads of the core's own
+(``_core.threading() == "pthreads"``): the count is then this module's own
+setting for the calling Python thread, ``OMP_NUM_THREADS`` (its first
+number) until ``set_num_threads`` changes it, else the usable CPUs; OpenMP's
+and threadpoolctl's settings do not apply to it.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import threading
 
 from .. import _core
 from .._contract.constants import ENGINE_BLOCK
@@ -114,10 +122,25 @@ def cpu_limit() -> int:
     return max(1, n)
 
 
+# Without OpenMP: each Python thread's own setting (threads of the core's own).
+_own = threading.local()
+
+
+def _own_default() -> int:
+    """The setting a Python thread starts with in a build without OpenMP:
+    OMP_NUM_THREADS's first number where it is a positive integer (as
+    OpenMP reads it), else the usable CPUs."""
+    first = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if first.isdigit() and int(first) >= 1:
+        return int(first)
+    return cpu_limit()
+
+
 def get_num_threads() -> int:
     """The number of threads a large fill uses now (in this Python thread):
-    OpenMP's setting, at most the CPUs this process may use."""
-    return max(1, min(_core.openmp_max_threads(), cpu_limit()))
+    OpenMP's setting (or, without OpenMP, this module's), at most the CPUs
+    this process may use."""
+    return max(1, min(_setting(), cpu_limit()))
 
 
 def set_num_threads(n: int) -> None:
@@ -125,19 +148,26 @@ def set_num_threads(n: int) -> None:
     n above the CPUs this process may use (affinity, cgroup quota) is capped
     to them: more threads than CPUs never fill faster."""
     n = check_positive_int(n, "n")
-    if not _core.openmp_version():
-        if n != 1:
-            raise RuntimeError("fastinit was built without OpenMP; it runs on one thread")
-        return
-    _core.openmp_set_threads(min(n, cpu_limit()))
+    if _core.openmp_version():
+        _core.openmp_set_threads(min(n, cpu_limit()))
+    elif _core.threading() == "pthreads":
+        _own.n = min(n, cpu_limit())
+    elif n != 1:
+        raise RuntimeError("fastinit was built without threads; it runs on one thread")
 
 
 def _setting() -> int:
-    """OpenMP's own thread setting for this Python thread, as it is (not
-    capped to the usable CPUs): the value ``_restore`` puts back exactly.
-    There is no "unset" state: before anything sets it, it is OpenMP's
-    default (``OMP_NUM_THREADS``, else the CPUs OpenMP saw at start)."""
-    return _core.openmp_max_threads()
+    """The thread setting for this Python thread, as it is (not capped to
+    the usable CPUs): the value ``_restore`` puts back exactly.  There is no
+    "unset" state: before anything sets it, it is OpenMP's default
+    (``OMP_NUM_THREADS``, else the CPUs OpenMP saw at start), or without
+    OpenMP ``_own_default()``."""
+    if _core.openmp_version():
+        return _core.openmp_max_threads()
+    if _core.threading() == "pthreads":
+        n = getattr(_own, "n", None)
+        return n if n is not None else _own_default()
+    return 1
 
 
 def _restore(setting: int) -> None:
@@ -145,6 +175,8 @@ def _restore(setting: int) -> None:
     setting above the usable CPUs stays above them, as it was)."""
     if _core.openmp_version():
         _core.openmp_set_threads(int(setting))
+    elif _core.threading() == "pthreads":
+        _own.n = int(setting)
 
 
 def threads_for(n_elements: int) -> int:

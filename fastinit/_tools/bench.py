@@ -328,7 +328,8 @@ def run(size: int = 1 << 26, repeat: int = 5, threads: int | None = None, rss_si
     scaling, paths, fresh, rss = _thread_scaling(s), _simd_paths(s), _fresh(s), _rss(size, rss_size)
     return {
         "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "simd": _simd.current_name(),
-                    "simd_available": _simd.available(), "threads": nt, "openmp": bool(_core.openmp_version())},
+                    "simd_available": _simd.available(), "threads": nt, "openmp": bool(_core.openmp_version()),
+                    "threading": _core.threading()},
         "size": size, "dtype": "float32", "repeat": repeat, "settle": settle, "rows": rows, "threads": scaling,
         "simd_paths": paths, "fresh": fresh, "rss": rss,
         "bf16_vs_f32": rate["fastinit.he_normal_bf16"] / rate["fastinit.he_normal_f32"],
@@ -462,8 +463,8 @@ def check_args(p, a) -> None:
 
     if a.rss_size is not None and 0 < a.rss_size < MIN_SIZE:
         p.error(f"argument --rss-size: must be 0 (skip the measurement) or at least {MIN_SIZE}, got {a.rss_size}")
-    if a.threads is not None and a.threads != 1 and not _core.openmp_version():
-        p.error(f"argument --threads: this build of fastinit has no OpenMP and runs on 1 thread, got {a.threads}")
+    if a.threads is not None and a.threads != 1 and _core.threading() == "none":
+        p.error(f"argument --threads: this build of fastinit has no threads and runs on 1 thread, got {a.threads}")
     mem = physical_memory()
     if mem:
         need = a.size * BYTES_PER_ELEMENT

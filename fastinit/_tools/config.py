@@ -30,7 +30,10 @@ def config() -> dict:
         "python": sys.version.split()[0],
         "machine": platform.machine(),
         "compiler": _core.compiler(),
-        "openmp": f"yes (_OPENMP {omp})" if omp else "no (serial build: one thread)",
+        "openmp": f"yes (_OPENMP {omp})" if omp else {
+            "pthreads": "no (fills on threads of the core's own)", "none": "no (serial build: one thread)"}[
+            _core.threading()],
+        "threading": _core.threading(),
         "openmp_runtime": _openmp_runtime() if omp else "-",
         "threads": _threads.get_num_threads(),
         "simd_available": _simd.available(),

@@ -144,7 +144,8 @@ FI_AI fi_vf fi_vsqrt(fi_vf x)
 #if defined(__AVX512F__)
     return (fi_vf)_mm512_sqrt_ps((__m512)x);
 #elif defined(FI_ARM_SVE)
-    return (fi_vf)svsqrt_f32_x(FI_SV_ALL, (fi_sv_f)x);
+    const fi_sv_f r = svsqrt_f32_x(FI_SV_ALL, (fi_sv_f)x); /* sizeless -> fixed length -> GNU vector */
+    return (fi_vf)r;
 #elif defined(FI_ARM_NEON)
     return (fi_vf)vsqrtq_f32((float32x4_t)x);
 #elif defined(__AVX2__)
@@ -171,7 +172,8 @@ FI_AI void fi_mulhilo(fi_vu a, uint32_t m, fi_vu *hi, fi_vu *lo)
     *lo = (fi_vu)_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_shuffle_epi32(po, _MM_PERM_CCAA));
 #elif defined(FI_ARM_SVE)
     /* UMULH gives the high halves directly; MUL the low ones */
-    *hi = (fi_vu)svmulh_n_u32_x(FI_SV_ALL, (fi_sv_u)a, m);
+    const fi_sv_u h = svmulh_n_u32_x(FI_SV_ALL, (fi_sv_u)a, m);
+    *hi = (fi_vu)h;
     *lo = a * m;
 #elif defined(FI_ARM_NEON)
     /* widening products of the low and high lane pairs, then the odd
@@ -223,7 +225,8 @@ FI_AI void fi_store4(fi_vu c0, fi_vu c1, fi_vu c2, fi_vu c3, void *dst)
     svst4_u32(FI_SV_ALL, (uint32_t *)dst, svcreate4_u32((fi_sv_u)c0, (fi_sv_u)c1, (fi_sv_u)c2, (fi_sv_u)c3));
 #elif defined(FI_ARM_NEON)
     /* ST4 stores four registers interleaved: exactly this transpose */
-    vst4q_u32((uint32_t *)dst, (uint32x4x4_t){{(uint32x4_t)c0, (uint32x4_t)c1, (uint32x4_t)c2, (uint32x4_t)c3}});
+    const uint32x4x4_t c = {{(uint32x4_t)c0, (uint32x4_t)c1, (uint32x4_t)c2, (uint32x4_t)c3}};
+    vst4q_u32((uint32_t *)dst, c);
 #elif defined(__AVX2__)
     __m256i t0 = _mm256_unpacklo_epi32((__m256i)c0, (__m256i)c1), t1 = _mm256_unpackhi_epi32((__m256i)c0, (__m256i)c1);
     __m256i t2 = _mm256_unpacklo_epi32((__m256i)c2, (__m256i)c3), t3 = _mm256_unpackhi_epi32((__m256i)c2, (__m256i)c3);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The aarch64 core gives x86's bytes: cross-compile the C core (engine and
 # kernels, through the project's CMake build) with Debian's
-# gcc-aarch64-linux-gnu, run its harness (tests/cross/harness.c) under
+# gcc-aarch64-linux-gnu and with clang, run its harness (tests/cross/harness.c) under
 # qemu-aarch64 on every aarch64 path (generic; NEON on a CPU with SVE and
 # on one without; SVE at 128-, 256- and 512-bit vector lengths) and compare
 # every output byte with the x86 build's for the same requests:
@@ -36,6 +36,7 @@ need=()
 command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
 command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
 command -v cmake >/dev/null || need+=(cmake)
+command -v clang >/dev/null || need+=(clang)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
         echo "aarch64.sh: needs ${need[*]} (Debian packages); install them, or run as root with apt-get" >&2
@@ -62,6 +63,7 @@ build() { # build DIR [cmake args...]: the core and its harness
 echo "building the core for x86-64 and aarch64"
 build "$tmp/x86"
 build "$tmp/arm" -DCMAKE_TOOLCHAIN_FILE="$here/aarch64-linux-gnu.cmake"
+build "$tmp/arm-clang" -DCMAKE_TOOLCHAIN_FILE="$here/aarch64-linux-gnu-clang.cmake"
 build "$tmp/x86-noomp" -DFASTINIT_OPENMP=OFF
 build "$tmp/arm-noomp" -DFASTINIT_OPENMP=OFF -DCMAKE_TOOLCHAIN_FILE="$here/aarch64-linux-gnu.cmake"
 x86="$tmp/x86/fi_harness"
@@ -77,9 +79,9 @@ check() { # check WHAT COND-STATUS
 
 echo "aarch64 objects"
 objdump=aarch64-linux-gnu-objdump
-fused=$($objdump -d "$tmp"/arm/CMakeFiles/fi_core.dir/src/*.o |
+fused=$($objdump -d "$tmp"/arm/CMakeFiles/fi_core.dir/src/*.o "$tmp"/arm-clang/CMakeFiles/fi_core.dir/src/*.o |
         grep -cE '\s(fmla|fmls|fmadd|fmsub|fnmadd|fnmsub|fmad|fmsb|fnmla|fnmls|fnmad|fnmsb)\s' || true)
-check "no fused multiply-add in the kernels or engine ($fused found)" "$([ "$fused" = 0 ]; echo $?)"
+check "no fused multiply-add in the kernels or engine, gcc and clang ($fused found)" "$([ "$fused" = 0 ]; echo $?)"
 for bits in 128 256 512; do
     n=$($objdump -d "$tmp/arm/CMakeFiles/fi_core.dir/src/fi_kernels_sve$bits.c.o" | grep -cE 'umulh\s+z' || true)
     check "the sve$bits unit multiplies in SVE registers ($n UMULH z)" "$([ "$n" -gt 0 ]; echo $?)"
@@ -125,9 +127,12 @@ fi
 
 echo "aarch64 under qemu"
 configs=("generic max" "neon max" "neon cortex-a72" "sve max,sve-max-vq=1" "sve max,sve-max-vq=2" "sve max,sve-max-vq=4")
+for cc in gcc clang; do
 for cfg in "${configs[@]}"; do
     read -r path cpu <<<"$cfg"
-    label="$path (-cpu $cpu)"
+    label="$cc $path (-cpu $cpu)"
+    export ARM_HARNESS="$tmp/arm/fi_harness"
+    [ "$cc" = clang ] && ARM_HARNESS="$tmp/arm-clang/fi_harness"
     start=$SECONDS
     kat_ok=0
     for kat in "$root/tests/data/philox4x32_10_kat.txt" "$root/tests/data/philox_stream_kat.txt"; do
@@ -136,7 +141,7 @@ for cfg in "${configs[@]}"; do
     check "$label: Philox known answers" "$kat_ok"
     for set in "${sets[@]}"; do
         src="$tmp/$set.txt"
-        out="$tmp/out/arm-$path-$cpu/$set"; mkdir -p "$out"
+        out="$tmp/out/arm-$cc-$path-$cpu/$set"; mkdir -p "$out"
         if arm "$cpu" "$path" "$src" "$out" 3 >/dev/null; then
             diffs=$(diff -rq "$ref/$set" "$out" | wc -l || true)
             n=$(ls "$out" | wc -l)
@@ -148,6 +153,8 @@ for cfg in "${configs[@]}"; do
     done
     echo "        ($((SECONDS - start)) s)"
 done
+done
+unset ARM_HARNESS
 
 echo "without OpenMP: the engine's own threads (runner and helpers)"
 for cfg in "x86 avx512" "arm neon"; do

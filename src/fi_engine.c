@@ -678,6 +678,42 @@ int fi_advise_hugepages(void *p, size_t n)
 
 /* ------------------------------------------------------------ machine facts */
 
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+/* The x86-64 level (2, 3 or 4) this CPU and OS run, read from CPUID and
+ * XGETBV: every feature the -march=x86-64-v3 / -v4 units may use, and the
+ * OS saving the AVX (and AVX-512) registers.  (Not __builtin_cpu_supports:
+ * older clang, Apple's included, lacks the level names and some of the
+ * feature names.) */
+static int fi_x86_level(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 2;
+    const unsigned c1 = c;
+    const int fma = c1 >> 12 & 1, movbe = c1 >> 22 & 1, osxsave = c1 >> 27 & 1, avx = c1 >> 28 & 1,
+              f16c = c1 >> 29 & 1;
+    if (!(fma && movbe && osxsave && avx && f16c))
+        return 2;
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    (void)xhi;
+    if ((xlo & 0x6) != 0x6) /* XMM and YMM state */
+        return 2;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return 2;
+    const unsigned b7 = b;
+    if (!(__get_cpuid(0x80000001u, &a, &b, &c, &d) && (c >> 5 & 1))) /* LZCNT */
+        return 2;
+    if (!((b7 >> 3 & 1) && (b7 >> 5 & 1) && (b7 >> 8 & 1))) /* BMI1, AVX2, BMI2 */
+        return 2;
+    const unsigned avx512 = 1u << 16 | 1u << 17 | 1u << 28 | 1u << 30 | 1u << 31; /* F, DQ, CD, BW, VL */
+    if ((b7 & avx512) != avx512 || (xlo & 0xE0) != 0xE0)                     /* opmask, ZMM state */
+        return 3;
+    return 4;
+}
+#endif
+
 int fi_isa_compiled(int isa)
 {
 #ifdef FI_HAVE_SVE
@@ -692,11 +728,10 @@ int fi_isa_supported(int isa)
     if (!fi_isa_compiled(isa))
         return 0;
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    __builtin_cpu_init();
     if (isa == FI_ISA_AVX2)
-        return __builtin_cpu_supports("x86-64-v3") != 0;
+        return fi_x86_level() >= 3;
     if (isa == FI_ISA_AVX512)
-        return __builtin_cpu_supports("x86-64-v4") != 0;
+        return fi_x86_level() >= 4;
 #endif
 #if defined(__aarch64__)
     if (isa == FI_ISA_NEON)

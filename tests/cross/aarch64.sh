@@ -14,7 +14,8 @@
 #   - Philox4x32-10 known answers (tests/data).
 # Also: the aarch64 kernels hold no fused multiply-add (-ffp-contract=off
 # kept), the SVE units are SVE code, SVE is offered only at a vector length
-# a unit is compiled for, and builds without OpenMP (as Apple clang makes
+# a unit is compiled for, x86's dispatch offers AVX2 only where every
+# x86-64-v3 feature is there (qemu-x86_64 CPU models), and builds without OpenMP (as Apple clang makes
 # them: the engine's own threads) give the same bytes on 1 and 5 threads.
 #
 #   bash tests/cross/aarch64.sh [--python PY]
@@ -98,6 +99,15 @@ expect_paths max,sve-max-vq=4 "generic:128 neon:128 sve:512"
 expect_paths max,sve-max-vq=3 "generic:128 neon:128"
 expect_paths max,sve-max-vq=8,sve-default-vector-length=128 "generic:128 neon:128"
 expect_paths cortex-a72 "generic:128 neon:128"
+
+echo "x86-64 dispatch under qemu-x86_64 (its TCG has AVX2, not AVX-512)"
+x86_expect() { # x86_expect CPU WANT
+    local got; got="$(qemu-x86_64 -cpu "$1" "$tmp/x86/fi_harness" --paths 2>/dev/null)"
+    check "-cpu $1: $got" "$([ "$got" = "$2" ]; echo $?)"
+}
+x86_expect Nehalem "generic:128"
+x86_expect Haswell "generic:128 avx2:256"
+for f in avx2 fma bmi2 f16c movbe abm; do x86_expect "Haswell,-$f" "generic:128"; done
 
 python3 "$here/requests.py" >"$tmp/requests.txt"
 sets=(requests)

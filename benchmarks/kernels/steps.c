@@ -4,3 +4,4 @@
 __attribute__((noinline)) void step_raw(const fi_rkeys *K, uint64_t b, const tf_params *t, void *out) { step32(FI_U, FI_KIND_RAW, K, 5, b, t, out); }
 __attribute__((noinline)) void step_uniform(const fi_rkeys *K, uint64_t b, const tf_params *t, void *out) { step32(FI_U, FI_KIND_UNIFORM, K, 5, b, t, out); }
 __attribute__((noinline)) void step_normal(const fi_rkeys *K, uint64_t b, const tf_params *t, void *out) { step32(FI_U, FI_KIND_NORMAL, K, 5, b, t, out); }
+__attribute__((noinline)) void step_truncnorm(const fi_rkeys *K, uint64_t b, const tf_params *t, void *out) { step32(FI_U, FI_KIND_TRUNCNORM, K, 5, b, t, out); }

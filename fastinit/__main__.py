@@ -55,6 +55,47 @@ def check_output_file(parser, path, flag: str) -> None:
         parser.error(str(exc))
 
 
+def check_figure_file(parser, path, flag: str = "--plot") -> None:
+    """Refuse, through parser.error, a figure the command could not write:
+    check_output_file's cases, no matplotlib, or a file extension
+    matplotlib has no writer for.  Run before the work the figure shows."""
+    import os
+
+    check_output_file(parser, path, flag)
+    try:
+        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        parser.error(f"argument {flag}: needs matplotlib (pip install matplotlib)")
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
+    if not ext:
+        parser.error(f"argument {flag}: {path!r} has no extension; name a format, e.g. {path}.png")
+    if ext not in formats:
+        parser.error(f"argument {flag}: matplotlib {matplotlib.__version__} cannot write .{ext} files "
+                     f"(it writes {', '.join(sorted(formats))})")
+
+
+def save_figure(fig, path: str, **kw) -> None:
+    """fig.savefig to path through a temporary file beside it, renamed into
+    place once whole: a failed or interrupted write leaves no partial file
+    (and an existing file unchanged)."""
+    import os
+    import tempfile
+
+    folder, name = os.path.split(os.path.abspath(path))
+    ext = os.path.splitext(name)[1]
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=ext, dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format=ext.lstrip(".").lower() or None, **kw)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 def file_name(text: str) -> str:
     """An argparse type: the name of a file to write (not empty, not a folder)."""
     import argparse

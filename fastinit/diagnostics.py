@@ -150,9 +150,18 @@ def _panel_range(a, relu: bool):
 def plot(results, path) -> None:
     """Per-layer std curves, then each initializer's activation histograms,
     one panel per layer, each with its own x range (written under it).
-    Needs matplotlib."""
+    Needs matplotlib.  A file name is written whole or not at all (through
+    a temporary file beside it); a file object is written as savefig does."""
+    import os
+
     fig = _figure(results)
-    fig.savefig(path, dpi=80, bbox_inches="tight", pad_inches=0.1)
+    kw = dict(dpi=80, bbox_inches="tight", pad_inches=0.1)
+    if isinstance(path, (str, os.PathLike)):
+        from .__main__ import save_figure
+
+        save_figure(fig, os.fspath(path), **kw)
+    else:
+        fig.savefig(path, **kw)
 
 
 def _figure(results):
@@ -217,24 +226,9 @@ def _figure(results):
 def _check_plot(p, path, depth, n_inits):
     """--plot's destination, matplotlib and the figure's size, checked
     before the table is computed."""
-    from .__main__ import check_output_file
+    from .__main__ import check_figure_file
 
-    check_output_file(p, path, "--plot")
-    try:
-        import matplotlib
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        p.error("argument --plot: needs matplotlib (pip install matplotlib)")
-    import os
-
-    ext = os.path.splitext(path)[1].lstrip(".").lower()
-    formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
-    if not ext:
-        p.error(f"argument --plot: {path!r} has no extension; name a format, e.g. {path}.png")
-    if ext not in formats:
-        p.error(f"argument --plot: matplotlib {matplotlib.__version__} cannot write .{ext} files "
-                f"(it writes {', '.join(sorted(formats))})")
+    check_figure_file(p, path, "--plot")
     if depth > PLOT_MAX_DEPTH:
         p.error(f"argument --plot: the figure has one histogram per layer, at most {PLOT_MAX_DEPTH} "
                 f"(--depth {depth}); the table has no limit")

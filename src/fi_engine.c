@@ -683,8 +683,8 @@ int fi_advise_hugepages(void *p, size_t n)
 /* The x86-64 level (2, 3 or 4) this CPU and OS run, read from CPUID and
  * XGETBV: every feature the -march=x86-64-v3 / -v4 units may use, and the
  * OS saving the AVX (and AVX-512) registers.  (Not __builtin_cpu_supports:
- * older clang, Apple's included, lacks the level names and some of the
- * feature names.) */
+ * clang 14 rejects the level names and the f16c, movbe and lzcnt feature
+ * names; clang 19 and GCC 12 accept them.) */
 static int fi_x86_level(void)
 {
     unsigned a, b, c, d;

@@ -174,3 +174,60 @@ def test_method_record_is_frozen():
     assert _bench.Method("numpy.fill", "bandwidth", "numpy ndarray.fill(0.0)", lambda: None).who == "peer"
     with pytest.raises(dataclasses.FrozenInstanceError):
         m.role = "other"
+
+
+@pytest.mark.parametrize("which", ["bench", "bench_without_torch"])
+def test_the_figure_has_a_panel_per_group_and_the_threads(which, request, tmp_path):
+    pytest.importorskip("matplotlib")
+    from matplotlib.colors import to_rgba
+
+    from fastinit.__main__ import save_figure
+
+    res, _ = request.getfixturevalue(which)
+    fig = _bench.figure(res)
+    axes = fig.get_axes()
+    groups = list(dict.fromkeys(r["group"] for r in res["rows"]))
+    assert len(axes) == len(groups) + 1
+    for ax, g in zip(axes, groups):
+        rows = [r for r in res["rows"] if r["group"] == g]
+        assert [t.get_text() for t in ax.get_yticklabels()] == [r["method"] for r in rows][::-1]
+        bars = sorted(ax.patches, key=lambda b: b.get_y())
+        assert [b.get_width() for b in bars] == pytest.approx([r["melem_s"] for r in rows][::-1])
+        for b, r in zip(bars, rows[::-1]):  # fastinit in colour, its peers in grey
+            assert b.get_facecolor() == to_rgba("C0" if r["who"] == "fastinit" else "0.6"), r["method"]
+    assert [t.get_text() for t in axes[-1].get_yticklabels()] == [f"{t['threads']} threads"
+                                                                  for t in res["threads"]][::-1]
+    out = tmp_path / "bench.png"
+    save_figure(fig, str(out), dpi=50)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["bench.png"]  # no temporary file left beside it
+
+
+def test_a_figure_that_cannot_be_written_is_refused_before_the_timing(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    for bad, says in ((tmp_path / "out.xyz", "cannot write .xyz files"), (tmp_path / "out", "has no extension"),
+                      (tmp_path / "no" / "such" / "out.png", "does not exist")):
+        with pytest.raises(SystemExit) as e:
+            _bench.main(["--size", "1024", "--plot", str(bad)])
+        assert e.value.code == 2
+        err = capsys.readouterr().err
+        assert "--plot" in err and says in err, err
+        assert not capsys.readouterr().out  # nothing was timed
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_save_leaves_no_file(tmp_path):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from fastinit.__main__ import save_figure
+
+    class Broken(Exception):
+        pass
+
+    fig = Figure()
+    fig.savefig = lambda *a, **k: (_ for _ in ()).throw(Broken())
+    (tmp_path / "keep.png").write_bytes(b"old")
+    with pytest.raises(Broken):
+        save_figure(fig, str(tmp_path / "keep.png"))
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.png"] and (tmp_path / "keep.png").read_bytes() == b"old"

@@ -423,6 +423,57 @@ def report(res: dict) -> str:
     return "\n".join(lines)
 
 
+GROUP_TITLES = {"bandwidth": "memory bandwidth (constant fills)", "normal": "normal", "uniform": "uniform",
+                "truncated": "truncated normal", "bfloat16": "bfloat16 normal"}
+
+
+def figure(res: dict):
+    """The comparison as a figure (a matplotlib Figure, not attached to
+    pyplot): one panel of horizontal bars per group of methods, median
+    Melem/s with the slowest and fastest run as a whisker, fastinit's bars
+    in colour and its peers' in grey, each labelled with its ratio to the
+    group's reference (as the text report); then the thread scaling."""
+    from matplotlib.figure import Figure
+
+    groups = [g for g in GROUP_TITLES if any(r["group"] == g for r in res["rows"])]
+    heights = [len([r for r in res["rows"] if r["group"] == g]) for g in groups] + [max(1, len(res["threads"]))]
+    fig = Figure(figsize=(10, 1.2 + 0.36 * sum(heights) + 0.55 * len(heights)))
+    grid = fig.add_gridspec(len(heights), 1, height_ratios=[h + 1.2 for h in heights], hspace=0.9,
+                            left=0.42, right=0.9, top=1 - 0.9 / fig.get_figheight(), bottom=0.45 / fig.get_figheight())
+    m = res["machine"]
+    fig.suptitle(f"fastinit bench: {res['size']:,} float32 elements, median of {res['repeat']} runs\n"
+                 f"{m['cpu']}, {m['threads']} threads, SIMD path {m['simd']}", fontsize=9)
+    refs = {"bandwidth": "numpy.fill", "normal": "numpy.standard_normal", "uniform": "numpy.random",
+            "truncated": "torch.trunc_normal_cut", "bfloat16": "torch.normal_bf16"}
+    for k, g in enumerate(groups):
+        rows = [r for r in res["rows"] if r["group"] == g][::-1]  # the first row on top
+        ref = next((r for r in rows if r["role"] == refs[g]), rows[-1])
+        ax = fig.add_subplot(grid[k])
+        rates = [r["melem_s"] for r in rows]
+        err = [[r["melem_s"] - r["melem_s_min"] for r in rows], [r["melem_s_max"] - r["melem_s"] for r in rows]]
+        colours = ["C0" if r["who"] == "fastinit" else "0.6" for r in rows]
+        ax.barh(range(len(rows)), rates, xerr=err, color=colours, height=0.7, error_kw=dict(lw=0.8, capsize=2))
+        ax.set_yticks(range(len(rows)), [r["method"] for r in rows], fontsize=7)
+        for i, r in enumerate(rows):
+            ax.text(r["melem_s_max"], i, f"  {r['melem_s'] / ref['melem_s']:.1f}x", va="center", fontsize=7)
+        ax.set_xlim(0, 1.18 * max(r["melem_s_max"] for r in rows))
+        ax.set_title(f"{GROUP_TITLES[g]} (ratio to {ref['method']})", fontsize=8, loc="left")
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_xlabel("million elements per second", fontsize=7)
+    ax = fig.add_subplot(grid[len(groups)])
+    t = res["threads"][::-1]  # 1 thread on top
+    ax.barh(range(len(t)), [s["melem_s"] for s in t], color="C0", height=0.7)
+    ax.set_yticks(range(len(t)), [f"{s['threads']} threads" for s in t], fontsize=7)
+    for i, s in enumerate(t):
+        ax.text(s["melem_s"], i, f"  {s['speedup']:.2f}x", va="center", fontsize=7)
+    if t:
+        ax.set_xlim(0, 1.18 * max(s["melem_s"] for s in t))
+    ax.set_title("fastinit he_normal float32 by thread count (ratio to 1 thread)", fontsize=8, loc="left")
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_xlabel("million elements per second", fontsize=7)
+    return fig
+
+
 def build_parser():
     """The command's arguments, all in one place."""
     import argparse
@@ -441,6 +492,9 @@ def build_parser():
                    help="seconds to sleep before each timed run, so that the previous method's spinning "
                         "threads go idle (default 0.05, at most 3600)")
     p.add_argument("--json", metavar="FILE", type=file_name, help="also write the results as JSON")
+    p.add_argument("--plot", metavar="FILE", type=file_name,
+                   help="also draw the comparison (bars per group and thread count) into FILE; its extension "
+                        "names the format (.png, .svg, .pdf; needs matplotlib)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                    help="cuda: fastinit's GPU fills against torch's (see --device cuda -h)")
     return p
@@ -478,6 +532,10 @@ def check_args(p, a) -> None:
         from ..__main__ import check_output_file
 
         check_output_file(p, a.json, "--json")  # before minutes of timing, not after
+    if a.plot is not None:
+        from ..__main__ import check_figure_file
+
+        check_figure_file(p, a.plot, "--plot")
 
 
 def main(argv=None) -> int:
@@ -497,4 +555,9 @@ def main(argv=None) -> int:
     if a.json is not None:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)
+    if a.plot is not None:
+        from ..__main__ import save_figure
+
+        save_figure(figure(res), a.plot, dpi=110, bbox_inches="tight", pad_inches=0.15)
+        print(f"figure: {a.plot}")
     return 0

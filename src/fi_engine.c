@@ -74,11 +74,13 @@ static const fi_run_fn fi_runs[FI_ISA_COUNT] = {
 static const char *const fi_isa_names[FI_ISA_COUNT] = {"generic", "avx2", "avx512", "neon", "sve"};
 
 #ifdef FI_HAVE_SVE
-/* The SVE unit compiled for this CPU's vector length, or NULL (no SVE, or
- * a length no unit is compiled for).  Read on every fill: a fixed-length
- * unit run at another length would compute wrong values, and a thread may
- * change its length (prctl PR_SVE_SET_VL); the engine's threads are
- * started by the calling thread and inherit its length. */
+/* The SVE unit compiled for the calling thread's vector length, or NULL
+ * (no SVE, or a length no unit is compiled for).  Read on every fill: a
+ * fixed-length unit run at another length would compute wrong values, and
+ * a thread may change its length (prctl PR_SVE_SET_VL).  The engine's
+ * threads inherit the length of the thread that started them, recorded in
+ * its runner; a parallel fill whose caller now runs another length fills
+ * serially (fi_parallel_fill). */
 static fi_run_fn fi_sve_run(void)
 {
 #if defined(__linux__) && defined(HWCAP_SVE)
@@ -315,9 +317,10 @@ static void fill_range(const fi_params *p, const fi_layout *L, uint64_t lo, uint
  * while (a busy or shared machine) leaves its chunks to the others.  The
  * hand-off is a flag the runner polls for a while after each fill (then
  * sleeps on a futex; elsewhere than Linux it yields).
- * A runner blocks every signal (so do the OpenMP threads it starts), so
- * Ctrl-C reaches the thread that handles it, and it exits when its calling
- * thread exits (a thread-specific destructor). */
+ * A runner blocks every signal (so do the OpenMP threads or helpers it
+ * starts, which inherit its mask), so Ctrl-C reaches the thread that
+ * handles it, and it exits, with its helpers, when its calling thread
+ * exits (a thread-specific destructor). */
 
 #ifdef FI_RUNNERS
 /* Polls of a hand-off word before sleeping on it (the runner after a fill:
@@ -336,25 +339,50 @@ static void fill_range(const fi_params *p, const fi_layout *L, uint64_t lo, uint
 #endif
 
 /* Sleep while *w == v (or not: spurious wake-ups are fine), and wake the
- * sleepers on w: a futex on Linux, else a yield. */
+ * sleepers on w: a futex on Linux; elsewhere (or built with
+ * FI_PORTABLE_WAIT, which the tests use to run this code on Linux) one
+ * process-wide mutex and condition variable, *w read under the mutex, so a
+ * waker that changes *w before it broadcasts cannot be missed. */
+#if defined(__linux__) && !defined(FI_PORTABLE_WAIT)
 static void word_wait(uint32_t *w, uint32_t v)
 {
-#ifdef __linux__
     syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
-#else
-    (void)w, (void)v;
-    sched_yield();
-#endif
 }
 
 static void word_wake(uint32_t *w)
 {
-#ifdef __linux__
     syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-#else
-    (void)w;
-#endif
 }
+
+static void word_reset_after_fork(void) {}
+#else
+static pthread_mutex_t fi_word_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fi_word_cond = PTHREAD_COND_INITIALIZER;
+
+static void word_wait(uint32_t *w, uint32_t v)
+{
+    pthread_mutex_lock(&fi_word_mutex);
+    while (__atomic_load_n(w, __ATOMIC_SEQ_CST) == v)
+        pthread_cond_wait(&fi_word_cond, &fi_word_mutex);
+    pthread_mutex_unlock(&fi_word_mutex);
+}
+
+static void word_wake(uint32_t *w)
+{
+    (void)w;
+    pthread_mutex_lock(&fi_word_mutex); /* a sleeper between its check and its wait holds it */
+    pthread_cond_broadcast(&fi_word_cond);
+    pthread_mutex_unlock(&fi_word_mutex);
+}
+
+/* A forked child has only the forking thread: the mutex may have been held
+ * by another one at the fork. */
+static void word_reset_after_fork(void)
+{
+    pthread_mutex_init(&fi_word_mutex, NULL);
+    pthread_cond_init(&fi_word_cond, NULL);
+}
+#endif
 
 /* Wait until *w != v: poll `spin` times, then sleep (announcing it in
  * *sleeping, which the waker reads after changing *w). */
@@ -400,6 +428,10 @@ typedef struct fi_runner {
 #ifndef _OPENMP
     struct fi_runner **helpers; /* started so far */
     int nhelpers;
+    int helpers_refused; /* the system refused one: no more are tried */
+#endif
+#ifdef FI_HAVE_SVE
+    int sve_bytes; /* the SVE vector length its threads run at (they inherit the caller's at creation) */
 #endif
     uint32_t posted, done;                  /* sequence numbers of work posted and finished */
     uint32_t runner_sleeps, caller_sleeps;  /* set while that side sleeps */
@@ -452,25 +484,27 @@ static void *runner_main(void *arg);
 
 #ifndef _OPENMP
 /* Start helpers until R has `want` (fewer where the system refuses a
- * thread: the others then take their shares' chunks).  Called on the
- * runner's thread, so a helper inherits its signal mask (every signal
- * blocked). */
+ * thread or memory: the others then take their shares' chunks, and no
+ * helper is tried again).  Called on the runner's thread at the start of a
+ * fill that needs more helpers than it has (the caller is already working
+ * on its share), so a helper inherits the runner's signal mask (every
+ * signal blocked) and SVE vector length. */
 static void helpers_ensure(fi_runner *R, int want)
 {
-    if (R->nhelpers >= want)
+    if (R->nhelpers >= want || R->helpers_refused)
         return;
     fi_runner **hs = realloc(R->helpers, (size_t)want * sizeof *hs);
-    if (hs == NULL)
+    if (hs == NULL) {
+        R->helpers_refused = 1;
         return;
+    }
     R->helpers = hs;
     while (R->nhelpers < want) {
         fi_runner *H = calloc(1, sizeof *H);
-        if (H == NULL)
-            return;
-        H->work = R;
-        H->me = R->nhelpers + 1; /* the runner has share 0 */
-        if (pthread_create(&H->thread, NULL, runner_main, H) != 0) {
+        if (H == NULL || (H->work = R, H->me = R->nhelpers + 1, /* the runner has share 0 */
+                          pthread_create(&H->thread, NULL, runner_main, H) != 0)) {
             free(H);
+            R->helpers_refused = 1;
             return;
         }
         R->helpers[R->nhelpers++] = H;
@@ -540,6 +574,7 @@ static void runner_destroy(void *arg)
  * memory is left alone). */
 static void runner_after_fork_child(void)
 {
+    word_reset_after_fork();
     fi_my_runner = NULL;
     if (fi_runner_key_ok)
         pthread_setspecific(fi_runner_key, NULL);
@@ -559,6 +594,9 @@ static fi_runner *runner_get(void)
     if (R == NULL)
         return NULL;
     R->work = R;
+#ifdef FI_HAVE_SVE
+    R->sve_bytes = fi_sve_run() != NULL ? fi_sve_vector_bytes() : 0;
+#endif
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old); /* the runner inherits this mask */
@@ -579,7 +617,7 @@ static fi_runner *runner_get(void)
 /* Fill [lo, hi) on nthreads threads; 0 where it cannot (then the caller
  * fills serially). */
 static int fi_parallel_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, int nthreads,
-                            fi_run_fn run, size_t isz)
+                            fi_run_fn run, size_t isz, int sve_bytes)
 {
 #ifdef _OPENMP
     if (omp_in_parallel()) /* inside the caller's own team: no nested team */
@@ -588,6 +626,12 @@ static int fi_parallel_fill(const fi_params *p, const fi_layout *L, uint64_t lo,
     fi_runner *R = runner_get();
     if (R == NULL)
         return 0;
+#ifdef FI_HAVE_SVE
+    if (sve_bytes != 0 && R->sve_bytes != sve_bytes)
+        return 0; /* the caller changed its vector length since its runner started: its threads run another */
+#else
+    (void)sve_bytes;
+#endif
     const int64_t nblocks = (int64_t)((hi - lo + FI_BLOCK - 1) / FI_BLOCK);
     if (R->nshares_max < nthreads) {
         fi_share *sh = aligned_alloc(sizeof(fi_share), (size_t)nthreads * sizeof(fi_share));
@@ -626,9 +670,9 @@ static int fi_parallel_fill(const fi_params *p, const fi_layout *L, uint64_t lo,
 }
 #else
 static int fi_parallel_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, int nthreads,
-                            fi_run_fn run, size_t isz)
+                            fi_run_fn run, size_t isz, int sve_bytes)
 {
-    (void)p, (void)L, (void)lo, (void)hi, (void)nthreads, (void)run, (void)isz;
+    (void)p, (void)L, (void)lo, (void)hi, (void)nthreads, (void)run, (void)isz, (void)sve_bytes;
     return 0;
 }
 #endif
@@ -653,7 +697,12 @@ int fi_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, in
     const int64_t nblocks = (int64_t)((n + FI_BLOCK - 1) / FI_BLOCK);
     if (nthreads > nblocks)
         nthreads = (int)nblocks;
-    if (nthreads <= 1 || !fi_parallel_fill(p, L, lo, hi, nthreads, run, isz))
+    int sve_bytes = 0; /* the vector length an SVE unit was chosen for */
+#ifdef FI_HAVE_SVE
+    if (isa == FI_ISA_SVE)
+        sve_bytes = fi_sve_vector_bytes();
+#endif
+    if (nthreads <= 1 || !fi_parallel_fill(p, L, lo, hi, nthreads, run, isz, sve_bytes))
         fill_range(p, L, lo, hi, run, isz); /* no thread team for small fills */
     return FI_OK;
 }
@@ -680,6 +729,9 @@ int fi_advise_hugepages(void *p, size_t n)
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <cpuid.h>
+#ifdef __APPLE__
+#include <sys/sysctl.h>
+#endif
 /* The x86-64 level (2, 3 or 4) this CPU and OS run, read from CPUID and
  * XGETBV: every feature the -march=x86-64-v3 / -v4 units may use, and the
  * OS saving the AVX (and AVX-512) registers.  (Not __builtin_cpu_supports:
@@ -708,9 +760,23 @@ static int fi_x86_level(void)
     if (!((b7 >> 3 & 1) && (b7 >> 5 & 1) && (b7 >> 8 & 1))) /* BMI1, AVX2, BMI2 */
         return 2;
     const unsigned avx512 = 1u << 16 | 1u << 17 | 1u << 28 | 1u << 30 | 1u << 31; /* F, DQ, CD, BW, VL */
-    if ((b7 & avx512) != avx512 || (xlo & 0xE0) != 0xE0)                     /* opmask, ZMM state */
+    if ((b7 & avx512) != avx512)
         return 3;
+#ifdef __APPLE__
+    /* macOS enables a thread's AVX-512 state at its first AVX-512
+     * instruction, so XCR0 does not show it yet: the kernel says instead */
+    static const char *const keys[] = {"hw.optional.avx512f", "hw.optional.avx512dq", "hw.optional.avx512cd",
+                                       "hw.optional.avx512bw", "hw.optional.avx512vl"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        int on = 0;
+        size_t len = sizeof on;
+        if (sysctlbyname(keys[i], &on, &len, NULL, 0) != 0 || !on)
+            return 3;
+    }
     return 4;
+#else
+    return (xlo & 0xE0) == 0xE0 ? 4 : 3; /* opmask and ZMM state */
+#endif
 }
 #endif
 
@@ -728,10 +794,18 @@ int fi_isa_supported(int isa)
     if (!fi_isa_compiled(isa))
         return 0;
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    /* read once (CPUID is slow, a VM exit under a hypervisor) and kept: it
+     * cannot change; two threads computing it at once store the same value */
+    static int level;
+    int lv = __atomic_load_n(&level, __ATOMIC_RELAXED);
+    if (lv == 0) {
+        lv = fi_x86_level();
+        __atomic_store_n(&level, lv, __ATOMIC_RELAXED);
+    }
     if (isa == FI_ISA_AVX2)
-        return fi_x86_level() >= 3;
+        return lv >= 3;
     if (isa == FI_ISA_AVX512)
-        return fi_x86_level() >= 4;
+        return lv >= 4;
 #endif
 #if defined(__aarch64__)
     if (isa == FI_ISA_NEON)

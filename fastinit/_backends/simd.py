@@ -6,7 +6,10 @@ vector length).
 benchmarks); naming a path this CPU (or this build) lacks is an error.
 Every path gives identical bits; only speed differs.  By default the last
 path of NAMES this CPU runs: AVX-512, else AVX2 on x86-64; SVE, else NEON
-on aarch64; else generic.
+on aarch64; else generic.  SVE runs at the calling thread's vector length,
+which must be one the core has a unit for (128, 256 or 512 bits): a thread
+that has changed its length to another (prctl PR_SVE_SET_VL) gets a
+RuntimeError from a fill on the SVE path, never other values.
 
 ``forced(name)`` changes the path for the calling Python thread only (and,
 under asyncio, for the calling task only), as ``set_num_threads`` changes

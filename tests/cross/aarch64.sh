@@ -66,6 +66,7 @@ build "$tmp/x86"
 build "$tmp/arm" -DCMAKE_TOOLCHAIN_FILE="$here/aarch64-linux-gnu.cmake"
 build "$tmp/arm-clang" -DCMAKE_TOOLCHAIN_FILE="$here/aarch64-linux-gnu-clang.cmake"
 build "$tmp/x86-noomp" -DFASTINIT_OPENMP=OFF
+build "$tmp/x86-portable" -DFASTINIT_OPENMP=OFF -DCMAKE_C_FLAGS=-DFI_PORTABLE_WAIT  # macOS's sleep, on Linux
 build "$tmp/arm-noomp" -DFASTINIT_OPENMP=OFF -DCMAKE_TOOLCHAIN_FILE="$here/aarch64-linux-gnu.cmake"
 x86="$tmp/x86/fi_harness"
 arm() { # arm CPU ARGS...: the aarch64 harness under qemu on that CPU model
@@ -78,13 +79,28 @@ check() { # check WHAT COND-STATUS
     if [ "$2" = 0 ]; then echo "  ok    $1"; else echo "  FAIL  $1"; fail=1; fi
 }
 
+# same_outputs WANT GOT N: both folders hold the same N files, byte for
+# byte (a missing folder or file, or fewer files, is a difference); sets
+# $diffs to the lines diff printed.  Call it as `cmd || rc=$?` (set -e).
+same_outputs() {
+    local rc=0
+    diff -rq "$1" "$2" >"$tmp/diff.txt" 2>&1 || rc=$?
+    diffs=$(wc -l <"$tmp/diff.txt")
+    [ "$rc" = 0 ] && [ "$(find "$2" -name '*.bin' | wc -l)" = "$3" ]
+}
+
 echo "aarch64 objects"
 objdump=aarch64-linux-gnu-objdump
-fused=$($objdump -d "$tmp"/arm/CMakeFiles/fi_core.dir/src/*.o "$tmp"/arm-clang/CMakeFiles/fi_core.dir/src/*.o |
-        grep -cE '\s(fmla|fmls|fmadd|fmsub|fnmadd|fnmsub|fmad|fmsb|fnmla|fnmls|fnmad|fnmsb)\s' || true)
-check "no fused multiply-add in the kernels or engine, gcc and clang ($fused found)" "$([ "$fused" = 0 ]; echo $?)"
+objs=("$tmp"/arm/CMakeFiles/fi_core.dir/src/*.o "$tmp"/arm-clang/CMakeFiles/fi_core.dir/src/*.o)
+$objdump -d "${objs[@]}" >"$tmp/arm.dis"  # fails the script if objdump cannot read one
+units=$(grep -cE '^/.*\.o:\s+file format' "$tmp/arm.dis" || true)
+check "disassembled ${#objs[@]} aarch64 objects (engine and 5 kernel units, gcc and clang): $units read" \
+      "$([ "$units" = 12 ] && [ "${#objs[@]}" = 12 ]; echo $?)"
+fused=$(grep -cE '\s(fmla|fmls|fmadd|fmsub|fnmadd|fnmsub|fmad|fmsb|fnmla|fnmls|fnmad|fnmsb)\s' "$tmp/arm.dis" || true)
+check "no fused multiply-add in them ($fused found)" "$([ "$fused" = 0 ]; echo $?)"
 for bits in 128 256 512; do
-    n=$($objdump -d "$tmp/arm/CMakeFiles/fi_core.dir/src/fi_kernels_sve$bits.c.o" | grep -cE 'umulh\s+z' || true)
+    $objdump -d "$tmp/arm/CMakeFiles/fi_core.dir/src/fi_kernels_sve$bits.c.o" >"$tmp/sve.dis"
+    n=$(grep -cE 'umulh\s+z' "$tmp/sve.dis" || true)
     check "the sve$bits unit multiplies in SVE registers ($n UMULH z)" "$([ "$n" -gt 0 ]; echo $?)"
 done
 
@@ -115,20 +131,25 @@ if [ -n "$python" ]; then
     "$python" "$here/golden_requests.py" "$tmp/golden.txt" "$tmp/golden.sha256" | sed 's/^/  /'
     sets+=(golden)
 fi
+declare -A count
+for set in "${sets[@]}"; do count[$set]=$(grep -cv '^#' "$tmp/$set.txt"); done
 
 # x86's output: every x86 path this CPU has must agree; the first is the reference
 echo "x86-64 reference"
-read -r -a x86_paths <<<"$("$x86" --paths)"
+"$x86" --paths >"$tmp/x86-paths.txt"
+read -r -a x86_paths <"$tmp/x86-paths.txt"
+[ ${#x86_paths[@]} -gt 0 ] || { echo "aarch64.sh: the x86 harness names no SIMD path" >&2; exit 1; }
+ref="$tmp/out/x86-${x86_paths[0]%%:*}"
+best="${x86_paths[-1]%%:*}"
 for set in "${sets[@]}"; do
     src="$tmp/$set.txt"
     for p in "${x86_paths[@]}"; do
         name="${p%%:*}"; out="$tmp/out/x86-$name/$set"; mkdir -p "$out"
         "$x86" "$name" "$src" "$out" 3 >/dev/null
-        check "x86 $name: $set equal to x86 ${x86_paths[0]%%:*}" \
-              "$(diff -rq "$tmp/out/x86-${x86_paths[0]%%:*}/$set" "$out" >/dev/null; echo $?)"
+        rc=0; same_outputs "$ref/$set" "$out" "${count[$set]}" || rc=$?
+        check "x86 $name: $set, ${count[$set]} outputs, equal to x86 ${x86_paths[0]%%:*}'s" "$rc"
     done
 done
-ref="$tmp/out/x86-${x86_paths[0]%%:*}"
 if [ -n "$python" ]; then
     (cd "$ref/golden" && sha256sum ./*.bin | awk '{print $1}') >"$tmp/x86.sha256"
     check "x86 harness: $(wc -l <"$tmp/golden.sha256") golden fills hash as the Python package's" \
@@ -153,10 +174,8 @@ for cfg in "${configs[@]}"; do
         src="$tmp/$set.txt"
         out="$tmp/out/arm-$cc-$path-$cpu/$set"; mkdir -p "$out"
         if arm "$cpu" "$path" "$src" "$out" 3 >/dev/null; then
-            diffs=$(diff -rq "$ref/$set" "$out" | wc -l || true)
-            n=$(ls "$out" | wc -l)
-            check "$label: $set, $n outputs byte-equal to x86's ($diffs differ; 1 and 3 threads agree)" \
-                  "$([ "$diffs" = 0 ]; echo $?)"
+            rc=0; same_outputs "$ref/$set" "$out" "${count[$set]}" || rc=$?
+            check "$label: $set, ${count[$set]} outputs byte-equal to x86's ($diffs differ; 1 and 3 threads agree)" "$rc"
         else
             check "$label: $set filled" 1
         fi
@@ -167,18 +186,26 @@ done
 unset ARM_HARNESS
 
 echo "without OpenMP: the engine's own threads (runner and helpers)"
-for cfg in "x86 avx512" "arm neon"; do
-    read -r where path <<<"$cfg"
-    out="$tmp/out/noomp-$where"; mkdir -p "$out"
-    if [ "$where" = x86 ]; then
-        [[ " ${x86_paths[*]} " == *" $path:"* ]] || path="${x86_paths[0]%%:*}"
-        rc=0; "$tmp/x86-noomp/fi_harness" "$path" "$tmp/requests.txt" "$out" 5 >/dev/null || rc=$?
+for cfg in "x86-noomp $best" "x86-portable $best" "arm-noomp neon"; do
+    read -r build path <<<"$cfg"
+    out="$tmp/out/$build"; mkdir -p "$out"
+    rc=0
+    if [ "$build" = arm-noomp ]; then
+        ARM_HARNESS="$tmp/$build/fi_harness" arm max "$path" "$tmp/requests.txt" "$out" 5 >/dev/null || rc=$?
     else
-        rc=0; ARM_HARNESS="$tmp/arm-noomp/fi_harness" arm max "$path" "$tmp/requests.txt" "$out" 5 >/dev/null || rc=$?
+        "$tmp/$build/fi_harness" "$path" "$tmp/requests.txt" "$out" 5 >/dev/null || rc=$?
     fi
-    diffs=$(diff -rq "$ref/requests" "$out" | wc -l || true)
-    check "$where $path: requests on 1 and 5 threads agree and equal x86's ($diffs differ)" \
-          "$([ "$rc" = 0 ] && [ "$diffs" = 0 ]; echo $?)"
+    ok=1; [ "$rc" = 0 ] && same_outputs "$ref/requests" "$out" "${count[requests]}" && ok=0
+    check "$build $path: ${count[requests]} requests on 1 and 5 threads agree and equal x86's ($diffs differ)" "$ok"
+done
+
+# after a parallel fill the engine's threads sleep (a futex on Linux, a
+# condition variable elsewhere): the idle process uses no CPU to speak of
+echo "idle threads sleep"
+for build in x86 x86-noomp x86-portable; do
+    cpu=$("$tmp/$build/fi_harness" "$best" --idle 5)
+    check "$build: $cpu s of CPU in 0.5 s idle after a fill on 5 threads (at most 0.05)" \
+          "$(awk -v c="$cpu" 'BEGIN {exit !(c <= 0.05)}'; echo $?)"
 done
 
 if [ "$fail" != 0 ]; then

@@ -7,6 +7,9 @@
  *   fi_harness --paths                    the paths this build and CPU run,
  *                                         as name:vector-bits
  *   fi_harness PATH --kat FILE            Philox4x32-10 known answers
+ *   fi_harness PATH --idle T              CPU time the process uses while
+ *                                         idle after a fill on T threads
+ *                                         (the engine's threads must sleep)
  *   fi_harness PATH REQUESTS OUTDIR [T]   fill each request, write
  *                                         OUTDIR/NNNN.bin; with T > 1 also
  *                                         on T threads, which must agree
@@ -20,6 +23,8 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,6 +238,46 @@ static int run_requests(int isa, const char *path, const char *outdir, int threa
     return 0;
 }
 
+static double cpu_seconds(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + 1e-6 * (double)u.ru_utime.tv_usec + (double)u.ru_stime.tv_sec +
+           1e-6 * (double)u.ru_stime.tv_usec;
+}
+
+static void sleep_seconds(double s)
+{
+    struct timespec t = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&t, &t) != 0) {
+    }
+}
+
+/* Fill 40 engine blocks on `threads` threads, let the threads settle for
+ * 0.3 s, then print the CPU seconds the whole process uses in the next
+ * 0.5 s, in which it does nothing. */
+static int run_idle(int isa, int threads)
+{
+    fi_params p;
+    memset(&p, 0, sizeof p);
+    p.kind = FI_KIND_RAW;
+    p.dtype = FI_DT_U32;
+    int64_t n = 40 * (int64_t)FI_BLOCK, ostride = 4;
+    uint32_t *buf = malloc((size_t)n * 4);
+    fi_layout L;
+    if (buf == NULL || fi_layout_init(&L, 1, &n, &ostride, NULL, (char *)buf, 0) != FI_OK)
+        return fail("idle: setup failed", NULL);
+    for (int k = 0; k < 3; k++)
+        if (fi_fill(&p, &L, 0, (uint64_t)n, threads, isa) != FI_OK)
+            return fail("idle: fill failed", NULL);
+    sleep_seconds(0.3);
+    const double before = cpu_seconds();
+    sleep_seconds(0.5);
+    printf("%.4f\n", cpu_seconds() - before);
+    free(buf);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--paths") == 0) {
@@ -249,5 +294,7 @@ int main(int argc, char **argv)
         return fail("path not available here", argv[1]);
     if (strcmp(argv[2], "--kat") == 0)
         return run_kat(isa, argv[3]);
+    if (strcmp(argv[2], "--idle") == 0)
+        return run_idle(isa, atoi(argv[3]));
     return run_requests(isa, argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 1);
 }

@@ -57,6 +57,11 @@ def kinds():
     yield "truncnorm", "f64", (1.0, 2.0, c, d, 11.0, 19.0)
 
 
+FIRST_OF_KIND: set[tuple[str, str]] = set()
+for _kind, _dt, _ in kinds():
+    if all(k != _kind for k, _d in FIRST_OF_KIND):
+        FIRST_OF_KIND.add((_kind, _dt))
+
 STARTS = (0, 1, 3, 6, 4 * 1000 + 3, BLOCK - 7, 2**34 - 13, 2**50 + 3, 2**64 - 4099)
 SIZES = (1, 3, 17, 64, 129, 1000, 70, 4099, 333)
 KEYS = ((0, 0), (0xDEADBEEF, 0x12345678))
@@ -81,6 +86,10 @@ def lines():
         yield (*head(i, 0), 4000, 3, 5, 6, 7, -42, 7, 1, "C")
         # long enough for several threads (and several engine blocks)
         yield (*head(i, 1), 3, 1, 3 * BLOCK + 5, "C", "C")
+        # and, for one case of each kind, for 5 threads with chunks to take
+        # from each other's shares (9 blocks: more than the 5 threads' shares)
+        if (kind, dt) in FIRST_OF_KIND:
+            yield (*head(i, 0), 2**34 - 7 * BLOCK, 1, 9 * BLOCK + 17, "C", "C")
 
 
 def main() -> int:

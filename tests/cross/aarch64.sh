@@ -185,6 +185,14 @@ done
 done
 unset ARM_HARNESS
 
+# a caller that changes its SVE vector length after its runner started:
+# its parallel fills must not run the new length's unit on threads still
+# at the old one (they fill serially instead)
+out="$tmp/out/sve-vl-change"; mkdir -p "$out"
+rc=0; FI_HARNESS_SVE_VL=16 arm max,sve-max-vq=2 sve "$tmp/requests.txt" "$out" 3 >/dev/null || rc=$?
+ok=1; [ "$rc" = 0 ] && same_outputs "$ref/requests" "$out" "${count[requests]}" && ok=0
+check "sve: from 256- to 128-bit vectors after the first parallel fill, ${count[requests]} requests equal x86's on 1 and 3 threads ($diffs differ)" "$ok"
+
 echo "without OpenMP: the engine's own threads (runner and helpers)"
 for cfg in "x86-noomp $best" "x86-portable $best" "arm-noomp neon"; do
     read -r build path <<<"$cfg"

@@ -20,10 +20,18 @@
  *   gstride (C, or ndim integers) order (C or F: the output's memory order)
  * kind and dtype are the contract's codes (fi_contract.h); the parameters
  * are decimal doubles (17 significant digits round-trip exactly).
+ *
+ * FI_HARNESS_SVE_VL=BYTES (aarch64 Linux, with T > 1): after the first
+ * request filled on several threads the calling thread sets its SVE vector
+ * length to BYTES (prctl), so the later requests run at another length
+ * than the engine's threads started with.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/resource.h>
+#if defined(__linux__) && defined(__aarch64__)
+#include <sys/prctl.h>
+#endif
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,7 +203,7 @@ static int run_requests(int isa, const char *path, const char *outdir, int threa
     if (f == NULL)
         return fail("cannot open", path);
     char line[4096];
-    int n = 0;
+    int n = 0, vl_set = 0;
     while (fgets(line, sizeof line, f)) {
         if (line[0] == '#' || line[strspn(line, " \t\r\n")] == '\0')
             continue;
@@ -232,6 +240,16 @@ static int run_requests(int isa, const char *path, const char *outdir, int threa
         free(a);
         free(b);
         n++;
+        const char *vl = getenv("FI_HARNESS_SVE_VL");
+        if (!vl_set && threads > 1 && count >= 2 * (size_t)FI_BLOCK && vl != NULL && *vl) {
+            vl_set = 1; /* after the first parallel fill: its threads run at the old length */
+#if defined(PR_SVE_SET_VL)
+            if (prctl(PR_SVE_SET_VL, atol(vl)) < 0)
+                return fail("prctl(PR_SVE_SET_VL) refused", vl);
+#else
+            return fail("FI_HARNESS_SVE_VL: no SVE vector length to set on this target", NULL);
+#endif
+        }
     }
     fclose(f);
     printf("%s: %d requests filled%s\n", fi_isa_name(isa), n, threads > 1 ? ", threads agree" : "");

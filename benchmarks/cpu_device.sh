@@ -39,43 +39,7 @@ echo "tests: rc=$? $(tail -1 "$OUT/tests_bits.log")"
 timeout 150 $PY "$REPO/benchmarks/cpu_rates.py" --size $((1 << 28)) --repeat 5 --simd avx512 avx2 \
   >"$OUT/rates_2e28.txt" 2>&1
 cat "$OUT/rates_2e28.txt"
-timeout 90 $PY - >"$OUT/scaling.txt" 2>&1 <<'EOF'
-import statistics, time
-import numpy as np
-import fastinit
-n = 1 << 28
-w = np.zeros((n // 1024, 1024), np.float32)
-g = fastinit.default_rng(0)
-counts = [t for t in (1, 2, 4, 8, 16, 32, 64) if t <= fastinit._backends.threads.cpu_limit()]
-for kind in ("he_uniform", "he_normal"):
-    for t in counts:
-        fastinit.set_num_threads(t)
-        getattr(g, kind)(out=w)
-        ts = []
-        for _ in range(3):
-            t0 = time.perf_counter(); getattr(g, kind)(out=w); ts.append(time.perf_counter() - t0)
-        print(f"{kind:<10} {t:>3} threads {n / statistics.median(ts) / 1e6:8.0f} Melem/s", flush=True)
-EOF
+timeout 90 $PY "$REPO/benchmarks/device_threads.py" scaling >"$OUT/scaling.txt" 2>&1
 cat "$OUT/scaling.txt"
-timeout 60 $PY - >"$OUT/small.txt" 2>&1 <<'EOF'
-import statistics, time
-import numpy as np
-import fastinit
-from fastinit._backends import threads as _threads
-full = _threads.cpu_limit()
-g = fastinit.default_rng(0)
-for n in (1 << 15, 1 << 16, 1 << 18, 1 << 21):
-    x = np.zeros(n, np.float32)
-    row = []
-    for t in sorted({1, 2, full}):
-        fastinit.set_num_threads(t)
-        for _ in range(50):
-            g.random(out=x)
-        ts = []
-        for _ in range(200):
-            t0 = time.perf_counter(); g.random(out=x); ts.append(time.perf_counter() - t0)
-        row.append(f"{t} threads {statistics.median(ts) * 1e6:8.1f} us")
-    print(f"2^{n.bit_length() - 1}: " + "  ".join(row), flush=True)
-fastinit.set_num_threads(full)
-EOF
+timeout 60 $PY "$REPO/benchmarks/device_threads.py" small >"$OUT/small.txt" 2>&1
 cat "$OUT/small.txt"

@@ -283,7 +283,7 @@ def _jax_name(fn, fill: str, law: str):
     fn.__doc__ = (f"jax.nn.initializers.{fn.__name__}'s signature and law ({law}) with fastinit's values:\n"
                   f"``init(key, shape, dtype, out_sharding=None)`` is ``fastinit.{fill}``\n"
                   "on the stream of the key or of rng=/stream= (see the module docstring).\n\n"
-                  "Extra keyword-only parameters\n-----------------------------\n" + _RNG_DOC)
+                  "Other Parameters\n----------------\n" + _RNG_DOC)
     _JAX_NAMES.append(fn.__name__)
     return fn
 

@@ -66,8 +66,8 @@ def _axes(value, name: str, ndim: int) -> tuple[int, ...]:
 def compute_fans(shape, layout: str = "torch", *, in_axis=None, out_axis=None, batch_axis=None) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of this shape in this layout.
 
-    layout='torch': (out, in, *kernel), fewer than 2 dimensions a ValueError
-    (torch's message); layout='keras': (*kernel, in, out), a 0-d shape (1, 1)
+    layout='torch': ``(out, in, *kernel)``, fewer than 2 dimensions a ValueError
+    (torch's message); layout='keras': ``(*kernel, in, out)``, a 0-d shape (1, 1)
     and a 1-d shape (n,) (n, n), as Keras' compute_fans.  in_axis, out_axis
     (an int or a sequence of ints) and batch_axis (default none) replace the
     layout's axes (keras: -2, -1; torch: 1, 0) as in jax.nn.initializers: the

@@ -173,7 +173,7 @@ identity = _alias(eye, "identity", "fastinit.{}")
 
 @_function
 def dirac(shape=None, *, groups=1, out=None, dtype=None, global_shape=None, index=None):
-    """The Dirac delta of a 3-, 4- or 5-d convolution weight (out, in, *kernel):
+    """The Dirac delta of a 3-, 4- or 5-d convolution weight ``(out, in, *kernel)``:
     each output channel of each group passes its input channel through
     (torch's dirac_)."""
     tgt = _Target("dirac", shape, out, dtype, global_shape, index)
@@ -525,7 +525,7 @@ class InitializerMethods:
     def delta_orthogonal(self, shape=None, *, scale=1.0, column_axis=-1, out=None, dtype=None, stream=None,
                          start=None, global_shape=None, index=None):
         """The delta orthogonal kernel of a 3-, 4- or 5-d convolution weight
-        (*spatial, in, out), in <= out (Xiao et al. 2018;
+        ``(*spatial, in, out)``, in <= out (Xiao et al. 2018;
         jax.nn.initializers.delta_orthogonal): zeros but at the spatial
         centre, index (k - 1) // 2 of each spatial axis, which holds an
         (in, out) Haar orthogonal matrix (orthonormal rows) times scale,

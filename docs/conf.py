@@ -1,14 +1,15 @@
 """Sphinx configuration for the fastinit documentation.
 
 The pages document the installed package (with its compiled core): build
-them with the Python that has fastinit installed, from any folder::
+them with the environment that has fastinit and the ``docs`` extra installed
+(Sphinx, numpydoc, pydata-sphinx-theme and every framework the reference
+imports: torch, dask, JAX and Keras), e.g. from the repository root::
 
-    python -m sphinx -W --keep-going -b html docs /tmp/fastinit-docs-html
-    python -m sphinx -W --keep-going -b doctest docs /tmp/fastinit-docs-doctest
+    .venv/bin/sphinx-build -W --keep-going -b html docs /tmp/fastinit-docs
+    .venv/bin/sphinx-build -W --keep-going -b doctest docs /tmp/fastinit-docs-doctest
 
-It needs the ``docs`` extra (Sphinx, numpydoc, pydata-sphinx-theme) and every
-framework the reference imports: torch, dask, JAX and Keras (the ``test``
-extra has them all).
+(``python -m sphinx`` works too, from any folder but the repository root,
+where Python would import the source folder, which has no compiled core.)
 """
 
 import os

@@ -24,15 +24,20 @@ author = "fastinit developers"
 copyright = "2026, fastinit developers"  # as LICENSE
 version = release = fastinit.__version__
 
+import sys  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ext"))  # performance.py
+
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.doctest",
     "numpydoc",
+    "performance",  # docs/_ext/performance.py: the performance page from docs/performance/*.json
 ]
 
 root_doc = "index"
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "performance/generated"]  # included by performance.rst, not pages of their own
 templates_path = ["_templates"]  # autosummary/class.rst: a class and its own methods
 
 # autosummary writes one stub page per public name, under

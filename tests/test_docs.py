@@ -141,3 +141,36 @@ def test_the_quick_start_doctests_pass(tmp_path):
     assert proc.returncode == 0, f"sphinx -b doctest failed after {seconds:.1f} s:\n{text}\n{proc.stderr[-20000:]}"
     assert re.search(r"^\s*[1-9]\d* tests\s*$", text, re.M), text  # the doctests ran
     print(f"sphinx doctest build: {seconds:.1f} s")
+
+
+def _performance_ext():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_performance", DOCS / "_ext" / "performance.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_the_performance_page_shows_every_kept_run_as_it_was_measured(tmp_path):
+    """Each `fastinit bench --json` file in docs/performance/ becomes a
+    section whose tables hold that run's medians and ratios, as the text
+    report computes them (no Sphinx needed)."""
+    import json
+    import shutil
+
+    from fastinit._tools import bench
+
+    kept = sorted((DOCS / "performance").glob("*.json"))
+    assert kept, "no bench --json file kept for the performance page"
+    for f in kept:
+        shutil.copy(f, tmp_path / f.name)
+    text = _performance_ext().generate(tmp_path, figures=False).read_text()
+    for f in kept:
+        res = json.loads(f.read_text())
+        assert {"machine", "size", "repeat", "rows", "threads", "simd_paths"} <= set(res)
+        assert f"docs/performance/{f.name}" in text and res["machine"]["cpu"] in text
+        for r in res["rows"]:
+            assert f"``{r['method']}``" in text and f"{r['melem_s']:.0f}" in text, r["method"]
+        for what, got in bench.comparison(res):
+            assert f"``{what}``" in text and ("n/a" if got is None else f"{got:.2f}x") in text

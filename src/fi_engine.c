@@ -102,17 +102,7 @@ static fi_run_fn fi_sve_run(void)
 }
 #endif
 
-/* The kernel of a path (NULL where this build or CPU lacks it). */
-static fi_run_fn fi_run_of(int isa)
-{
-    if (isa < 0 || isa >= FI_ISA_COUNT)
-        return NULL;
-#ifdef FI_HAVE_SVE
-    if (isa == FI_ISA_SVE)
-        return fi_sve_run();
-#endif
-    return fi_runs[isa];
-}
+static fi_run_fn fi_run_of(int isa); /* machine facts, below */
 
 size_t fi_itemsize(int dtype)
 {
@@ -501,8 +491,11 @@ static void helpers_ensure(fi_runner *R, int want)
     R->helpers = hs;
     while (R->nhelpers < want) {
         fi_runner *H = calloc(1, sizeof *H);
-        if (H == NULL || (H->work = R, H->me = R->nhelpers + 1, /* the runner has share 0 */
-                          pthread_create(&H->thread, NULL, runner_main, H) != 0)) {
+        if (H != NULL) {
+            H->work = R;
+            H->me = R->nhelpers + 1; /* the runner has share 0 */
+        }
+        if (H == NULL || pthread_create(&H->thread, NULL, runner_main, H) != 0) {
             free(H);
             R->helpers_refused = 1;
             return;
@@ -684,8 +677,6 @@ int fi_fill(const fi_params *p, const fi_layout *L, uint64_t lo, uint64_t hi, in
         return FI_EINVAL;
     if (p->kind == FI_KIND_TRUNCNORM_F64 && (p->dtype == FI_DT_F64 || p->dtype == FI_DT_U32))
         return FI_EINVAL; /* a 32-bit output's float64 path */
-    if (!fi_isa_supported(isa))
-        return FI_EISA;
     const fi_run_fn run = fi_run_of(isa);
     if (run == NULL)
         return FI_EISA;
@@ -789,33 +780,35 @@ int fi_isa_compiled(int isa)
     return isa >= 0 && isa < FI_ISA_COUNT && fi_runs[isa] != NULL;
 }
 
-int fi_isa_supported(int isa)
+/* The kernel this build and CPU run for a path, or NULL. */
+static fi_run_fn fi_run_of(int isa)
 {
-    if (!fi_isa_compiled(isa))
-        return 0;
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    /* read once (CPUID is slow, a VM exit under a hypervisor) and kept: it
-     * cannot change; two threads computing it at once store the same value */
-    static int level;
-    int lv = __atomic_load_n(&level, __ATOMIC_RELAXED);
-    if (lv == 0) {
-        lv = fi_x86_level();
-        __atomic_store_n(&level, lv, __ATOMIC_RELAXED);
-    }
-    if (isa == FI_ISA_AVX2)
-        return lv >= 3;
-    if (isa == FI_ISA_AVX512)
-        return lv >= 4;
-#endif
-#if defined(__aarch64__)
-    if (isa == FI_ISA_NEON)
-        return 1; /* Advanced SIMD: baseline on aarch64 */
-#endif
+    if (isa < 0 || isa >= FI_ISA_COUNT)
+        return NULL;
 #ifdef FI_HAVE_SVE
     if (isa == FI_ISA_SVE)
-        return fi_sve_run() != NULL;
+        return fi_sve_run();
 #endif
-    return isa == FI_ISA_GENERIC;
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    if (isa == FI_ISA_AVX2 || isa == FI_ISA_AVX512) {
+        /* read once (CPUID is slow, a VM exit under a hypervisor) and kept:
+         * it cannot change; two threads computing it at once store the same */
+        static int level;
+        int lv = __atomic_load_n(&level, __ATOMIC_RELAXED);
+        if (lv == 0) {
+            lv = fi_x86_level();
+            __atomic_store_n(&level, lv, __ATOMIC_RELAXED);
+        }
+        if (lv < (isa == FI_ISA_AVX2 ? 3 : 4))
+            return NULL;
+    }
+#endif
+    return fi_runs[isa]; /* generic everywhere, NEON on every aarch64 CPU: baseline */
+}
+
+int fi_isa_supported(int isa)
+{
+    return fi_run_of(isa) != NULL;
 }
 
 int fi_isa_vector_bits(int isa)

@@ -14,9 +14,6 @@ import json
 import pathlib
 
 HERE = pathlib.Path(__file__).resolve().parent.parent / "performance"
-GROUPS = ("bandwidth", "normal", "uniform", "truncated", "bfloat16")
-REFS = {"bandwidth": "numpy.fill", "normal": "numpy.standard_normal", "uniform": "numpy.random",
-        "truncated": "torch.trunc_normal_cut", "bfloat16": "torch.normal_bf16"}
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -44,11 +41,10 @@ def results_rst(res: dict, name: str, figure: str | None) -> list[str]:
            f"(available: {', '.join(m['simd_available'])}), OpenMP {'yes' if m.get('openmp') else 'no'}.", ""]
     if figure:
         out += [f".. image:: {figure}", f"   :alt: fastinit bench on {title}", ""]
-    for g in GROUPS:
-        rows = [r for r in res["rows"] if r["group"] == g]
+    for g in bench.GROUPS:
+        rows, ref = bench.group_rows(res, g)
         if not rows:
             continue
-        ref = next((r for r in rows if r["role"] == REFS[g]), rows[0])
         out += [f"**{g}** (ratio to {_literal(ref['method'])})", ""]
         out += _table(["method", "Melem/s", "slowest-fastest", "GB/s", "ratio"],
                       [[_literal(r["method"]), f"{r['melem_s']:.0f}", f"{r['melem_s_min']:.0f}-{r['melem_s_max']:.0f}",

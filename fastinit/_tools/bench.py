@@ -386,13 +386,10 @@ def report(res: dict) -> str:
         "",
         f"{'method':<66} {'Melem/s':>8} {'spread':>13} {'GB/s':>6} {'ratio':>7}",
     ]
-    refs = {"bandwidth": "numpy.fill", "normal": "numpy.standard_normal", "uniform": "numpy.random",
-            "truncated": "torch.trunc_normal_cut", "bfloat16": "torch.normal_bf16"}  # else the group's first
-    for group in ("bandwidth", "normal", "uniform", "truncated", "bfloat16"):
-        rows = [r for r in res["rows"] if r["group"] == group]
+    for group in GROUPS:
+        rows, ref = group_rows(res, group)
         if not rows:
             continue
-        ref = next((r for r in rows if r["role"] == refs[group]), rows[0])
         lines.append(f"-- {group} (ratio to {ref['method']})")
         for r in rows:
             mark = "*" if r["who"] == "fastinit" else " "
@@ -423,8 +420,20 @@ def report(res: dict) -> str:
     return "\n".join(lines)
 
 
-GROUP_TITLES = {"bandwidth": "memory bandwidth (constant fills)", "normal": "normal", "uniform": "uniform",
-                "truncated": "truncated normal", "bfloat16": "bfloat16 normal"}
+# The groups of methods, in report order: each one's title and the role of
+# its reference row, whose rate the group's ratios divide by (where that
+# peer did not run, the group's first row).
+GROUPS = {"bandwidth": ("memory bandwidth (constant fills)", "numpy.fill"),
+          "normal": ("normal", "numpy.standard_normal"),
+          "uniform": ("uniform", "numpy.random"),
+          "truncated": ("truncated normal", "torch.trunc_normal_cut"),
+          "bfloat16": ("bfloat16 normal", "torch.normal_bf16")}
+
+
+def group_rows(res: dict, group: str) -> tuple[list[dict], dict | None]:
+    """A group's rows, in run order, and its reference row (None: no rows)."""
+    rows = [r for r in res["rows"] if r["group"] == group]
+    return rows, next((r for r in rows if r["role"] == GROUPS[group][1]), rows[0] if rows else None)
 
 
 def figure(res: dict):
@@ -435,19 +444,17 @@ def figure(res: dict):
     group's reference (as the text report); then the thread scaling."""
     from matplotlib.figure import Figure
 
-    groups = [g for g in GROUP_TITLES if any(r["group"] == g for r in res["rows"])]
-    heights = [len([r for r in res["rows"] if r["group"] == g]) for g in groups] + [max(1, len(res["threads"]))]
+    groups = [g for g in GROUPS if group_rows(res, g)[0]]
+    heights = [len(group_rows(res, g)[0]) for g in groups] + [max(1, len(res["threads"]))]
     fig = Figure(figsize=(10, 1.2 + 0.36 * sum(heights) + 0.55 * len(heights)))
     grid = fig.add_gridspec(len(heights), 1, height_ratios=[h + 1.2 for h in heights], hspace=0.9,
                             left=0.42, right=0.9, top=1 - 0.9 / fig.get_figheight(), bottom=0.45 / fig.get_figheight())
     m = res["machine"]
     fig.suptitle(f"fastinit bench: {res['size']:,} float32 elements, median of {res['repeat']} runs\n"
                  f"{m['cpu']}, {m['threads']} threads, SIMD path {m['simd']}", fontsize=9)
-    refs = {"bandwidth": "numpy.fill", "normal": "numpy.standard_normal", "uniform": "numpy.random",
-            "truncated": "torch.trunc_normal_cut", "bfloat16": "torch.normal_bf16"}
     for k, g in enumerate(groups):
-        rows = [r for r in res["rows"] if r["group"] == g][::-1]  # the first row on top
-        ref = next((r for r in rows if r["role"] == refs[g]), rows[-1])
+        rows, ref = group_rows(res, g)
+        rows = rows[::-1]  # the first row on top
         ax = fig.add_subplot(grid[k])
         rates = [r["melem_s"] for r in rows]
         err = [[r["melem_s"] - r["melem_s_min"] for r in rows], [r["melem_s_max"] - r["melem_s"] for r in rows]]
@@ -457,7 +464,7 @@ def figure(res: dict):
         for i, r in enumerate(rows):
             ax.text(r["melem_s_max"], i, f"  {r['melem_s'] / ref['melem_s']:.1f}x", va="center", fontsize=7)
         ax.set_xlim(0, 1.18 * max(r["melem_s_max"] for r in rows))
-        ax.set_title(f"{GROUP_TITLES[g]} (ratio to {ref['method']})", fontsize=8, loc="left")
+        ax.set_title(f"{GROUPS[g][0]} (ratio to {ref['method']})", fontsize=8, loc="left")
         ax.tick_params(axis="x", labelsize=7)
         ax.set_xlabel("million elements per second", fontsize=7)
     ax = fig.add_subplot(grid[len(groups)])

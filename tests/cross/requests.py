@@ -57,10 +57,9 @@ def kinds():
     yield "truncnorm", "f64", (1.0, 2.0, c, d, 11.0, 19.0)
 
 
-FIRST_OF_KIND: set[tuple[str, str]] = set()
+FIRST_OF_KIND: dict[str, str] = {}  # each kind's first output type in kinds()
 for _kind, _dt, _ in kinds():
-    if all(k != _kind for k, _d in FIRST_OF_KIND):
-        FIRST_OF_KIND.add((_kind, _dt))
+    FIRST_OF_KIND.setdefault(_kind, _dt)
 
 STARTS = (0, 1, 3, 6, 4 * 1000 + 3, BLOCK - 7, 2**34 - 13, 2**50 + 3, 2**64 - 4099)
 SIZES = (1, 3, 17, 64, 129, 1000, 70, 4099, 333)
@@ -88,7 +87,7 @@ def lines():
         yield (*head(i, 1), 3, 1, 3 * BLOCK + 5, "C", "C")
         # and, for one case of each kind, for 5 threads with chunks to take
         # from each other's shares (9 blocks: more than the 5 threads' shares)
-        if (kind, dt) in FIRST_OF_KIND:
+        if FIRST_OF_KIND[kind] == dt:
             yield (*head(i, 0), 2**34 - 7 * BLOCK, 1, 9 * BLOCK + 17, "C", "C")
 
 
